@@ -1,0 +1,67 @@
+"""Token bucket for asyncio, counted per PDU.
+
+Tokens are taken at the moment of sending, never reserved ahead, so with `burst=1` two sends are at
+least `1/rate` apart and no one-second window holds more than `rate` sends, even after the event loop
+stalls (a reservation scheme would release stalled sends together).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    rate: float  # tokens per second; 0 or less means unlimited
+    burst: float = 1.0
+
+    @property
+    def unlimited(self) -> bool:
+        return self.rate <= 0
+
+
+class TokenBucket:
+    def __init__(self, limit: RateLimit, clock: type[time.monotonic] | None = None) -> None:
+        self.limit = limit
+        self._clock = clock or time.monotonic
+        self._tokens = limit.burst
+        self._updated = self._clock()
+        self._paused_until = 0.0
+        self._lock = asyncio.Lock()  # FIFO: waiters are served in arrival order
+        self.waited_seconds = 0.0
+
+    def _refill(self, now: float) -> None:
+        self._tokens = min(self.limit.burst, self._tokens + (now - self._updated) * self.limit.rate)
+        self._updated = now
+
+    def try_acquire(self, tokens: float = 1.0) -> float:
+        """Take tokens if available and return 0, else return the seconds until they would be."""
+        if self.limit.unlimited:
+            return 0.0
+        now = self._clock()
+        if now < self._paused_until:
+            return self._paused_until - now
+        self._refill(now)
+        if self._tokens >= tokens:
+            self._tokens -= tokens
+            return 0.0
+        return (tokens - self._tokens) / self.limit.rate
+
+    async def acquire(self, tokens: float = 1.0) -> None:
+        if self.limit.unlimited and self._paused_until == 0.0:
+            return
+        delay = self.try_acquire(tokens) if not self._lock.locked() else 1.0
+        if delay == 0.0:
+            return
+        async with self._lock:
+            while (delay := self.try_acquire(tokens)) > 0:
+                self.waited_seconds += delay
+                await asyncio.sleep(delay)
+
+    def pause(self, seconds: float) -> None:
+        """Stop handing out tokens for `seconds` (the SMSC said it is throttling us)."""
+        self._paused_until = max(self._paused_until, self._clock() + seconds)
+        self._tokens = 0.0
+        self._updated = max(self._updated, self._paused_until)

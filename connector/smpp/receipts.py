@@ -1,0 +1,170 @@
+"""Delivery receipts: the `message_state` / `receipted_message_id` TLVs first, then the receipt text.
+
+The text parser is tolerant (DESIGN.md section 5): fields in any order, any of them missing, 10- or
+12-digit dates, `text:` or `Text:`, `DELIVRD` and the seed's `DELIVERD` spelling alike.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+ESM_CLASS_DELIVERY_RECEIPT = 0x04
+_MESSAGE_TYPE_MASK = 0x3C
+
+
+class ReportStatus(enum.Enum):
+    DELIVERED = "DELIVERED"
+    SEEN = "SEEN"
+    UNDELIVERED = "UNDELIVERED"
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
+    UNKNOWN = "UNKNOWN"
+
+
+RAW_STATUS_MAP: dict[str, ReportStatus] = {
+    "DELIVRD": ReportStatus.DELIVERED,
+    "DELIVERD": ReportStatus.DELIVERED,
+    "DELIVERED": ReportStatus.DELIVERED,
+    "UNDELIV": ReportStatus.UNDELIVERED,
+    "UNDELIVERABLE": ReportStatus.UNDELIVERED,
+    "DELETED": ReportStatus.UNDELIVERED,
+    "REJECTD": ReportStatus.REJECTED,
+    "REJECTED": ReportStatus.REJECTED,
+    "EXPIRED": ReportStatus.EXPIRED,
+    "UNKNOWN": ReportStatus.UNKNOWN,
+    "SEEN": ReportStatus.SEEN,
+}
+
+# SMPP 3.4 section 5.2.28 message_state values, as the raw status names they stand for.
+MESSAGE_STATE_NAMES: dict[int, str] = {
+    1: "ENROUTE", 2: "DELIVRD", 3: "EXPIRED", 4: "DELETED", 5: "UNDELIV", 6: "ACCEPTD", 7: "UNKNOWN", 8: "REJECTD",
+}
+FINAL_STATUSES = frozenset(
+    {ReportStatus.DELIVERED, ReportStatus.UNDELIVERED, ReportStatus.REJECTED, ReportStatus.EXPIRED}
+)
+
+_FIELD = re.compile(r"(?i)(?:^|(?<=\s))(id|sub|dlvrd|submit date|done date|stat|err|text)\s*:")
+
+
+def normalize_status(raw: str) -> ReportStatus:
+    return RAW_STATUS_MAP.get(raw.strip().upper(), ReportStatus.UNKNOWN)
+
+
+class MessageIdFormat(enum.Enum):
+    """How the SMSC writes message ids, so submit_sm_resp and receipt ids compare equal."""
+
+    TEXT = "text"  # compared case-insensitively, as given
+    HEX = "hex"  # hexadecimal; leading zeros and case do not matter
+    DECIMAL = "decimal"  # decimal; leading zeros do not matter
+    HEX_IN_RECEIPT_DECIMAL = "hex-decimal"  # submit_sm_resp in hex, receipts in decimal
+
+
+def normalize_message_id(raw: str, fmt: MessageIdFormat, *, from_receipt: bool = False) -> str:
+    value = raw.strip().strip("\x00").lower()
+    try:
+        if fmt is MessageIdFormat.HEX or (fmt is MessageIdFormat.HEX_IN_RECEIPT_DECIMAL and not from_receipt):
+            return format(int(value, 16), "x")
+        if fmt is MessageIdFormat.DECIMAL:
+            return str(int(value, 10))
+        if fmt is MessageIdFormat.HEX_IN_RECEIPT_DECIMAL:
+            return format(int(value, 10), "x")
+    except ValueError:
+        pass
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    message_id: str
+    raw_status: str
+    status: ReportStatus
+    error_code: str | None
+    submit_date: datetime | None
+    done_date: datetime | None
+    text: str | None
+
+
+class ReceiptError(ValueError):
+    pass
+
+
+def parse_receipt_text(text: str) -> dict[str, str]:
+    """Split `key:value` fields in any order; the first occurrence of a key wins, so a `text:` that
+    quotes receipt-like words cannot override the real fields before it."""
+    fields: dict[str, str] = {}
+    matches = list(_FIELD.finditer(text))
+    for index, match in enumerate(matches):
+        key = match.group(1).lower()
+        if key in fields:
+            continue
+        end = len(text) if index + 1 == len(matches) else matches[index + 1].start()
+        fields[key] = text[match.end() : end].strip()
+    return fields
+
+
+def parse_receipt_date(value: str | None, utc_offset: timedelta = timedelta(0)) -> datetime | None:
+    """YYMMDDhhmm or YYMMDDhhmmss in the SMSC's zone; anything else is ignored, not fatal."""
+    if not value or not value.isdigit() or len(value) not in (10, 12):
+        return None
+    try:
+        moment = datetime.strptime(value, "%y%m%d%H%M%S" if len(value) == 12 else "%y%m%d%H%M")
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=timezone(utc_offset))
+
+
+def is_delivery_receipt(esm_class: int) -> bool:
+    return (esm_class & _MESSAGE_TYPE_MASK) == ESM_CLASS_DELIVERY_RECEIPT
+
+
+def parse_receipt(
+    short_message: bytes,
+    *,
+    receipted_message_id: str | None = None,
+    message_state: int | None = None,
+    id_format: MessageIdFormat = MessageIdFormat.TEXT,
+    utc_offset: timedelta = timedelta(0),
+) -> Receipt:
+    text = short_message.decode("latin-1", errors="replace")
+    fields = parse_receipt_text(text)
+    if receipted_message_id:
+        message_id = normalize_message_id(receipted_message_id, id_format)
+    elif fields.get("id"):
+        message_id = normalize_message_id(fields["id"], id_format, from_receipt=True)
+    else:
+        raise ReceiptError("no message id in receipt (neither receipted_message_id nor id:)")
+    if message_state in MESSAGE_STATE_NAMES and not fields.get("stat"):
+        raw_status = MESSAGE_STATE_NAMES[message_state]
+    elif fields.get("stat"):
+        raw_status = fields["stat"].split()[0].upper()
+    elif message_state is not None:
+        raw_status = MESSAGE_STATE_NAMES.get(message_state, "UNKNOWN")
+    else:
+        raise ReceiptError("no status in receipt (neither message_state nor stat:)")
+    status = normalize_status(raw_status)
+    if message_state in MESSAGE_STATE_NAMES and status is ReportStatus.UNKNOWN:
+        raw_status = MESSAGE_STATE_NAMES[message_state]
+        status = normalize_status(raw_status)
+    return Receipt(
+        message_id=message_id,
+        raw_status=raw_status,
+        status=status,
+        error_code=fields.get("err") or None,
+        submit_date=parse_receipt_date(fields.get("submit date"), utc_offset),
+        done_date=parse_receipt_date(fields.get("done date"), utc_offset),
+        text=fields.get("text"),
+    )
+
+
+def format_receipt(
+    message_id: str, raw_status: str, error_code: str, submitted: datetime, done: datetime, text: str
+) -> str:
+    """The seed's receipt layout, used by the simulator."""
+    return (
+        f"id:{message_id} sub:001 dlvrd:{'001' if raw_status == 'DELIVRD' else '000'} "
+        f"submit date:{submitted:%y%m%d%H%M} done date:{done:%y%m%d%H%M} stat:{raw_status} err:{error_code} "
+        f"text:{text[:20]}"
+    )

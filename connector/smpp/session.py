@@ -1,0 +1,302 @@
+"""One SMPP session over asyncio: bind, a window of outstanding requests matched by sequence number,
+enquire_link keepalive with a deadline, deliver_sm handed to a callback, unbind.
+
+Closing a session fails every pending request with the reason (STYLE.md habit 6). smpplib's `Client`
+is not used: it is blocking, not thread-safe and has no window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from connector.errors import BindError, ConfigError, SessionClosed
+from connector.ratelimit import TokenBucket
+from connector.smpp import codec
+from connector.smpp.status import ESME_ROK, ESME_RX_T_APPN, status_name
+
+log = logging.getLogger(__name__)
+
+_RESPONSE_BIT = 0x80000000
+_GENERIC_NACK = 0x80000000
+_ESME_RINVCMDID = 0x00000003
+_MAX_SEQUENCE = 0x7FFFFFFF
+
+DeliverHandler = Callable[[codec.Pdu], Awaitable[int]]
+
+
+class BindType(enum.Enum):
+    TRANSCEIVER = "transceiver"
+    TRANSMITTER = "transmitter"
+    RECEIVER = "receiver"
+
+    @property
+    def can_submit(self) -> bool:
+        return self is not BindType.RECEIVER
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    connect: float = 5.0
+    bind: float = 5.0
+    response: float = 10.0
+    enquire_link_interval: float = 15.0
+    enquire_link_response: float = 5.0
+    unbind: float = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    host: str
+    port: int
+    system_id: str
+    password: str
+    system_type: str = ""
+
+    def __post_init__(self) -> None:
+        # SMPP 3.4 section 4.1: C-octet strings of at most 16 and 9 octets with the NUL; smpplib
+        # would silently truncate longer values and the bind would fail with a misleading status.
+        if not 0 < len(self.system_id.encode()) <= 15:
+            raise ConfigError(f"smpp system_id (API key) must be 1 to 15 octets, not {len(self.system_id)}")
+        if len(self.password.encode()) > 8:
+            raise ConfigError(f"smpp password (secret key) must be at most 8 octets, not {len(self.password)}")
+
+    def __repr__(self) -> str:  # never print the password
+        return f"Endpoint({self.host}:{self.port}, system_id={self.system_id!r})"
+
+
+class SubmitTimeout(SessionClosed):
+    """No response within the deadline: the SMSC may or may not have accepted the PDU."""
+
+
+class SmppSession(asyncio.Protocol):
+    def __init__(self, name: str, window: int, timeouts: Timeouts, on_deliver: DeliverHandler | None) -> None:
+        self.name = name
+        self.timeouts = timeouts
+        self._on_deliver = on_deliver
+        self._window = asyncio.Semaphore(window)
+        self._window_size = window
+        self._pending: dict[int, tuple[asyncio.Future[codec.Pdu], float]] = {}
+        self._sequence = 0
+        self._buffer = bytearray()
+        self._transport: asyncio.Transport | None = None
+        self._closed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._last_received = time.monotonic()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.bind_type = BindType.TRANSCEIVER
+
+    # ---- opening and closing -------------------------------------------------------------------
+
+    @classmethod
+    async def open(
+        cls,
+        endpoint: Endpoint,
+        bind_type: BindType,
+        *,
+        name: str = "bind",
+        window: int = 10,
+        timeouts: Timeouts = Timeouts(),
+        on_deliver: DeliverHandler | None = None,
+    ) -> SmppSession:
+        loop = asyncio.get_running_loop()
+        session = cls(name, window, timeouts, on_deliver)
+        session.bind_type = bind_type
+        try:
+            await asyncio.wait_for(
+                loop.create_connection(lambda: session, endpoint.host, endpoint.port), timeouts.connect
+            )
+        except (OSError, asyncio.TimeoutError) as exc:
+            raise BindError(f"{name}: cannot connect to {endpoint.host}:{endpoint.port}: {exc!r}") from exc
+        try:
+            response = await session.request(
+                f"bind_{bind_type.value}",
+                timeout=timeouts.bind,
+                system_id=endpoint.system_id,
+                password=endpoint.password,
+                system_type=endpoint.system_type,
+                interface_version=0x34,
+            )
+        except SessionClosed as exc:
+            session.abort(str(exc))
+            raise BindError(f"{name}: network failure during bind: {exc}") from exc
+        if response.status != ESME_ROK:
+            session.abort("bind refused")
+            raise BindError(
+                f"{name}: bind refused with {status_name(response.status)}", command_status=response.status
+            )
+        session._start_keepalive()
+        return session
+
+    @property
+    def is_open(self) -> bool:
+        return not self._closed.done()
+
+    @property
+    def closed(self) -> asyncio.Future[str]:
+        """Resolves with the reason once the session is gone."""
+        return self._closed
+
+    @property
+    def window_in_use(self) -> int:
+        return len(self._pending)
+
+    async def unbind(self) -> None:
+        if not self.is_open:
+            return
+        try:
+            await self.request("unbind", timeout=self.timeouts.unbind)
+        except SessionClosed:
+            pass
+        self.abort("unbound")
+
+    def abort(self, reason: str) -> None:
+        if self._transport is not None:
+            self._transport.close()
+        self._fail(reason)
+
+    def _fail(self, reason: str) -> None:
+        if self._closed.done():
+            return
+        self._closed.set_result(reason)
+        pending, self._pending = self._pending, {}
+        error = SessionClosed(f"{self.name}: {reason}")
+        for future, _ in pending.values():
+            if not future.done():
+                future.set_exception(error)
+        for task in self._tasks:
+            task.cancel()
+
+    # ---- requests ------------------------------------------------------------------------------
+
+    def _next_sequence(self) -> int:
+        self._sequence = self._sequence % _MAX_SEQUENCE + 1
+        return self._sequence
+
+    async def request(self, command: str, *, timeout: float | None = None, **fields: Any) -> codec.Pdu:
+        """Send a request outside the window (bind, enquire_link, unbind) and await its response."""
+        return await self._send(command, timeout or self.timeouts.response, fields)
+
+    async def submit(self, fields: dict[str, Any], gate: TokenBucket | None = None) -> codec.Pdu:
+        """submit_sm within the window: a free slot first, then a token of `gate` right before the
+        write (so the rate is measured at the wire), then the response."""
+        async with self._window:
+            if gate is not None:
+                await gate.acquire()
+            return await self._send("submit_sm", self.timeouts.response, fields)
+
+    async def _send(self, command: str, timeout: float, fields: dict[str, Any]) -> codec.Pdu:
+        if self._transport is None or not self.is_open:
+            raise SessionClosed(f"{self.name}: session is closed")
+        sequence = self._next_sequence()
+        future: asyncio.Future[codec.Pdu] = asyncio.get_running_loop().create_future()
+        self._pending[sequence] = (future, time.monotonic() + timeout)
+        self._transport.write(codec.encode(command, sequence, **fields))
+        return await future
+
+    # ---- asyncio.Protocol ----------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        self._spawn(self._expire_pending())
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._fail(f"connection lost ({exc!r})" if exc else "connection closed by peer")
+
+    def data_received(self, data: bytes) -> None:
+        self._last_received = time.monotonic()
+        buffer = self._buffer
+        buffer += data
+        while len(buffer) >= 16:
+            length = int.from_bytes(buffer[0:4], "big")
+            if length < 16 or length > codec.MAX_PDU_LENGTH:
+                self.abort(f"invalid PDU length {length}")
+                return
+            if len(buffer) < length:
+                break
+            frame = bytes(buffer[:length])
+            del buffer[:length]
+            self._dispatch(frame)
+
+    def _dispatch(self, frame: bytes) -> None:
+        command_id, status, sequence = codec.HEADER.unpack_from(frame)[1:]
+        if command_id & _RESPONSE_BIT:
+            entry = self._pending.pop(sequence, None)
+            if entry is None:
+                return  # a late response to a request already timed out
+            future = entry[0]
+            if future.done():
+                return
+            try:
+                future.set_result(codec.decode(frame))
+            except Exception as exc:  # noqa: BLE001 - a malformed response fails only its request
+                future.set_exception(SessionClosed(f"{self.name}: undecodable response: {exc!r}"))
+            return
+        try:
+            pdu = codec.decode(frame)
+        except Exception:  # noqa: BLE001 - unknown or malformed request: nack it, keep the session
+            self._write("generic_nack", sequence, _ESME_RINVCMDID)
+            return
+        command = pdu.command
+        if command == "deliver_sm":
+            self._spawn(self._deliver(pdu, sequence))
+        elif command == "enquire_link":
+            self._write("enquire_link_resp", sequence)
+        elif command == "unbind":
+            self._write("unbind_resp", sequence)
+            self.abort("unbound by SMSC")
+        else:
+            self._write("generic_nack", sequence, _ESME_RINVCMDID)
+
+    def _write(self, command: str, sequence: int, status: int = ESME_ROK, **fields: Any) -> None:
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.write(codec.encode(command, sequence, status, **fields))
+
+    async def _deliver(self, pdu: codec.Pdu, sequence: int) -> None:
+        # deliver_sm_resp only after the handler made the report durable; an error status makes
+        # the SMSC retry the report later (DESIGN.md section 5).
+        status = ESME_RX_T_APPN
+        if self._on_deliver is not None:
+            try:
+                status = await self._on_deliver(pdu)
+            except Exception:  # noqa: BLE001 - the SMSC will retry; the session stays up
+                log.exception("%s: deliver_sm handler failed", self.name)
+        self._write("deliver_sm_resp", sequence, status)
+
+    def _spawn(self, coroutine: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ---- deadlines and keepalive ---------------------------------------------------------------
+
+    async def _expire_pending(self) -> None:
+        while self.is_open:
+            await asyncio.sleep(0.1)
+            now = time.monotonic()
+            expired = [sequence for sequence, (_, deadline) in self._pending.items() if deadline <= now]
+            for sequence in expired:
+                future, _ = self._pending.pop(sequence)
+                if not future.done():
+                    future.set_exception(SubmitTimeout(f"{self.name}: no response within deadline"))
+
+    def _start_keepalive(self) -> None:
+        self._spawn(self._keepalive())
+
+    async def _keepalive(self) -> None:
+        interval = self.timeouts.enquire_link_interval
+        while self.is_open:
+            await asyncio.sleep(max(0.05, self._last_received + interval - time.monotonic()))
+            if time.monotonic() - self._last_received < interval:
+                continue
+            try:
+                await self.request("enquire_link", timeout=self.timeouts.enquire_link_response)
+            except SessionClosed as exc:
+                log.warning("%s: enquire_link failed (%s); dropping the link", self.name, exc)
+                self.abort("enquire_link timeout")
+                return

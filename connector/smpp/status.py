@@ -1,0 +1,30 @@
+"""SMPP command statuses as data: names and what the connector does with each."""
+
+from __future__ import annotations
+
+from smpplib import consts
+
+ESME_ROK = 0x00000000
+ESME_RMSGQFUL = 0x00000014
+ESME_RTHROTTLED = 0x00000058
+ESME_RINVPASWD = 0x0000000E
+ESME_RINVSYSID = 0x0000000F
+ESME_RBINDFAIL = 0x0000000D
+ESME_RALYBND = 0x00000005
+ESME_RSYSERR = 0x00000008
+ESME_RINVDSTADR = 0x0000000B
+ESME_RX_T_APPN = 0x00000064
+
+# The SMSC is busy: pause this bind and retry the same PDU (DESIGN.md section 5).
+TRANSIENT_STATUSES = frozenset({ESME_RTHROTTLED, ESME_RMSGQFUL})
+CREDENTIAL_STATUSES = frozenset({ESME_RINVPASWD, ESME_RINVSYSID})
+
+_NAMES: dict[int, str] = {
+    value: name.removeprefix("SMPP_")
+    for name, value in vars(consts).items()
+    if name.startswith("SMPP_ESME_R") and isinstance(value, int)
+}
+
+
+def status_name(status: int) -> str:
+    return _NAMES.get(status, f"0x{status:08X}")
