@@ -193,9 +193,17 @@ class BindPool:
         return None
 
     async def submit(
-        self, message: EncodedMessage, destination: str, source: str | None, deadline: float
+        self,
+        message: EncodedMessage,
+        destination: str,
+        source: str | None,
+        deadline: float,
+        on_part: Callable[[int, str], None] | None = None,
     ) -> SubmitOutcome:
         """Send every part; return the message ids in part order.
+
+        `on_part(number, message_id)` runs as soon as each part is accepted: a part's DLR can arrive
+        while later parts still wait for tokens, and must find its id already known.
 
         `deadline` (monotonic) bounds the wait for a bind; raises SubmitRejected for a permanent
         command status, SessionClosed when retries are exhausted or no bind came up in time.
@@ -241,7 +249,10 @@ class BindPool:
                     continue
                 status = response.status
                 if status == 0:
-                    outcome.message_ids.append(codec.as_text(response.message_id))
+                    message_id = codec.as_text(response.message_id)
+                    outcome.message_ids.append(message_id)
+                    if on_part is not None:
+                        on_part(len(outcome.message_ids), message_id)
                     break
                 if status in TRANSIENT_STATUSES:
                     slot.throttles += 1

@@ -1,0 +1,108 @@
+"""`vihat-connector`: run the connector, the simulator, the local Kafka broker or the demo;
+check a configuration."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+
+from connector.errors import ConfigError
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from connector.app import Connector
+    from connector.config import load_settings
+
+    settings = load_settings(args.config)
+    _configure_logging(settings.log_level)
+    asyncio.run(Connector(settings).run())
+    return 0
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    from connector.config import load_settings, masked_dump
+
+    settings = load_settings(args.config)
+    print(json.dumps(masked_dump(settings), indent=2))
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from connector.simulator.smsc import SimulatorSettings, SmscSimulator
+
+    _configure_logging("INFO")
+    settings = SimulatorSettings(host="127.0.0.1", port=args.port, throttle_rate=args.throttle_rate,
+                                 dlr_delay=args.dlr_delay, keep_messages=False)
+
+    async def serve() -> None:
+        simulator = SmscSimulator(settings)
+        await simulator.start()
+        print(f"SMSC simulator on 127.0.0.1:{simulator.port}", flush=True)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await simulator.stop()
+
+    try:
+        asyncio.run(serve())
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from connector.demo import run_demo
+
+    _configure_logging("WARNING")
+    return run_demo(args.requests)
+
+
+def _kafka(args: argparse.Namespace) -> int:
+    from connector.devstack.kafka_broker import main as kafka_main
+
+    return kafka_main(args.kafka_args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vihat-connector", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the connector")
+    run.add_argument("--config", type=Path, default=None, help="YAML settings file")
+    run.set_defaults(handler=_run)
+    check = sub.add_parser("check-config", help="validate and print the effective config, secrets masked")
+    check.add_argument("--config", type=Path, default=None)
+    check.set_defaults(handler=_check_config)
+    simulate = sub.add_parser("simulate", help="run the ViHAT SMSC simulator on 127.0.0.1")
+    simulate.add_argument("--port", type=int, default=2775)
+    simulate.add_argument("--throttle-rate", type=float, default=30.0, help="per bind; 0 = off")
+    simulate.add_argument("--dlr-delay", type=float, default=0.2)
+    simulate.set_defaults(handler=_simulate)
+    demo = sub.add_parser("demo", help="Kafka + simulator + connector on this machine, with a summary")
+    demo.add_argument("--requests", type=int, default=1200)
+    demo.set_defaults(handler=_demo)
+    kafka = sub.add_parser("kafka", help="local Kafka broker: fetch | run [--port N]")
+    kafka.add_argument("kafka_args", nargs=argparse.REMAINDER)
+    kafka.set_defaults(handler=_kafka)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.handler(args)
+        return code
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,138 @@
+"""Settings: one YAML file, every value overridable by environment (`VIHAT_<SECTION>__<KEY>`, e.g.
+`VIHAT_SMPP__PASSWORD`), validated once at start-up; unknown keys are rejected and secrets are
+`SecretStr`, so they never print."""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from connector.errors import ConfigError
+from connector.kafka.serde import Serialization
+from connector.smpp.receipts import MessageIdFormat
+from connector.smpp.session import BindType
+
+
+class Role(enum.Enum):
+    DISPATCHER = "dispatcher"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Topics(_Section):
+    send_requests: str = "vihat.send-requests"
+    submit_results: str = "vihat.submit-results"
+    message_index: str = "vihat.message-index"
+    reports_raw: str = "vihat.reports-raw"
+    delivery_reports: str = "vihat.delivery-reports"
+    inbound_replies: str = "vihat.inbound-replies"
+    dead_letter: str = "vihat.dead-letter"
+
+
+class KafkaSettings(_Section):
+    bootstrap_servers: str = "127.0.0.1:9092"
+    group_id: str = "vihat-connector"
+    serialization: Serialization = Serialization.SINGLE_OBJECT
+    schema_registry_url: str | None = None
+    topics: Topics = Topics()
+    producer: dict[str, str] = Field(default_factory=dict, description="extra librdkafka producer settings")
+    consumer: dict[str, str] = Field(default_factory=dict, description="extra librdkafka consumer settings")
+    delivery_timeout: float = Field(10.0, gt=0, description="seconds to wait for a report's ack before asking the SMSC to retry")
+
+
+class SmppSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(2775, ge=1, le=65535)
+    system_id: SecretStr = SecretStr("")
+    password: SecretStr = SecretStr("")
+    system_type: str = ""
+    binds: int = Field(4, ge=1, le=64)
+    bind_type: BindType = BindType.TRANSCEIVER
+    receiver_binds: int = Field(0, ge=0, le=64)
+    rate_per_bind: float = Field(30.0, ge=0, description="submit_sm per second per bind; 0 = unlimited")
+    burst: float = Field(1.0, ge=1)
+    window: int = Field(10, ge=1, le=1000)
+    response_timeout: float = Field(10.0, gt=0)
+    enquire_link_interval: float = Field(15.0, gt=0)
+    enquire_link_timeout: float = Field(5.0, gt=0)
+    reconnect_base: float = Field(0.5, gt=0)
+    reconnect_cap: float = Field(30.0, gt=0)
+    max_attempts: int = Field(5, ge=1)
+    throttle_pause: float = Field(1.0, gt=0)
+    message_id_format: MessageIdFormat = MessageIdFormat.TEXT
+    concat_reference_bits: int = 8
+    default_sender: str | None = None
+
+    @field_validator("concat_reference_bits")
+    @classmethod
+    def _reference_bits(cls, value: int) -> int:
+        if value not in (8, 16):
+            raise ValueError("must be 8 or 16")
+        return value
+
+
+class DispatcherSettings(_Section):
+    max_in_flight: int = Field(2000, ge=1, description="requests in progress before partitions pause")
+    commit_interval: float = Field(1.0, gt=0)
+    shutdown_timeout: float = Field(20.0, gt=0)
+    no_bind_timeout: float = Field(60.0, gt=0, description="seconds a request waits for a bind before FAILED")
+    max_sms_parts: int = Field(10, ge=1, le=255)
+    correlation_capacity: int = Field(200_000, ge=1000, description="message ids remembered for DLR correlation")
+    summary_interval: float = Field(60.0, gt=0)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VIHAT_", env_nested_delimiter="__", extra="forbid")
+
+    roles: list[Role] = [Role.DISPATCHER]
+    kafka: KafkaSettings = KafkaSettings()
+    smpp: SmppSettings = SmppSettings()
+    dispatcher: DispatcherSettings = DispatcherSettings()
+    log_level: str = "INFO"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment wins over the YAML file, which wins over defaults.
+        yaml_file = init_settings.init_kwargs.pop("_yaml_file", None)  # type: ignore[attr-defined]
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings, file_secret_settings]
+        if yaml_file is not None:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file))
+        return tuple(sources)
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
+    """Read `path` (YAML) and the environment; raise ConfigError naming every bad key."""
+    if path is not None and not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        if path is not None:
+            return Settings(_yaml_file=path, **overrides)  # type: ignore[call-arg]
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration: {problems}") from exc
+
+
+def masked_dump(settings: Settings) -> dict[str, Any]:
+    """The effective settings as plain data, secrets shown as '**********'."""
+    return settings.model_dump(mode="json")

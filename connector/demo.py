@@ -1,0 +1,145 @@
+"""The README's first command: a local broker, the simulator and the connector, a mixed batch of
+requests, and a summary a person can read."""
+
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import sys
+import time
+from collections import Counter
+from typing import Any
+
+from connector.config import Settings
+from connector.devstack.kafka_broker import LocalKafka, free_port
+from connector.devstack.stack import ConnectorThread, TopicReader, create_topics, prefixed_topics, produce_requests, sms_request
+from connector.schemas import SchemaName
+from connector.simulator import SimulatorSettings, SimulatorThread
+from connector.simulator.smsc import DEMO_PASSWORD, DEMO_SYSTEM_ID
+
+VIETNAMESE = "Mã xác thực của bạn là {n}. Không chia sẻ mã này với bất kỳ ai."
+LONG_VIETNAMESE = "Cảm ơn quý khách đã sử dụng dịch vụ của chúng tôi. " * 3
+LONG_GSM = "Your parcel {n} is on its way. Track it at example.com/t/{n} - reply STOP to opt out. " * 3
+
+
+def build_batch(total: int, now_ms: int) -> list[dict[str, Any]]:
+    rng = random.Random(7)
+    kinds = [("short GSM", 0.42), ("long GSM", 0.16), ("Vietnamese UCS2", 0.2), ("long UCS2", 0.1),
+             ("invalid", 0.06), ("expired", 0.03), ("refused by SMSC", 0.03)]
+    batch: list[dict[str, Any]] = []
+    for kind, share in kinds:
+        for i in range(max(3, int(total * share))):
+            n = len(batch)
+            phone = f"849{rng.randrange(10**8):08d}"
+            meta = {"kind": kind}
+            if kind == "short GSM":
+                batch.append(sms_request(f"demo-{n}", phone, f"Your code is {n:06d} [valid 5 min]", metadata=meta))
+            elif kind == "long GSM":
+                batch.append(sms_request(f"demo-{n}", phone, LONG_GSM.format(n=n), metadata=meta))
+            elif kind == "Vietnamese UCS2":
+                batch.append(sms_request(f"demo-{n}", phone, VIETNAMESE.format(n=n), metadata=meta))
+            elif kind == "long UCS2":
+                batch.append(sms_request(f"demo-{n}", phone, LONG_VIETNAMESE + "😀", metadata=meta))
+            elif kind == "invalid":
+                bad = [sms_request(f"demo-{n}", "+84 96 850", "bad phone", metadata=meta),
+                       sms_request(f"demo-{n}", phone, "", metadata=meta),
+                       sms_request(f"demo-{n}", phone, "bad sender", sender="A sender that is too long", metadata=meta),
+                       sms_request(f"demo-{n}", phone, "forced GSM with đ", unicode=False, metadata=meta)]
+                batch.append(bad[i % len(bad)])
+            elif kind == "expired":
+                batch.append(sms_request(f"demo-{n}", phone, "too late", expires_at_ms=now_ms - 60_000, metadata=meta))
+            else:
+                batch.append(sms_request(f"demo-{n}", f"999{rng.randrange(10**8):08d}", "refused", metadata=meta))
+    return batch
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
+
+
+def run_demo(total: int) -> int:
+    broker: LocalKafka | None = None
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    started = time.monotonic()
+    if not bootstrap:
+        print("starting Kafka (KRaft, single node) on 127.0.0.1 ...", flush=True)
+        broker = LocalKafka(port=free_port())
+        broker.start()
+        bootstrap = broker.bootstrap_servers
+        print(f"Kafka ready on {bootstrap} after {time.monotonic() - started:.1f}s", flush=True)
+    simulator = SimulatorThread(SimulatorSettings(throttle_rate=30.0, dlr_delay=0.5))
+    simulator.start()
+    print(f"ViHAT simulator (SMSC, 30 submit_sm/s per bind) on 127.0.0.1:{simulator.port}", flush=True)
+    topics = prefixed_topics(f"demo{int(time.time())}")
+    create_topics(bootstrap, topics)
+    settings = Settings(
+        kafka={"bootstrap_servers": bootstrap, "topics": topics.model_dump(), "group_id": "vihat-demo"},
+        smpp={"port": simulator.port, "system_id": DEMO_SYSTEM_ID, "password": DEMO_PASSWORD, "binds": 4,
+              "rate_per_bind": 30},
+    )
+    connector = ConnectorThread(settings).start()
+    results = TopicReader(bootstrap, topics.submit_results, SchemaName.SUBMIT_RESULT)
+    reports = TopicReader(bootstrap, topics.delivery_reports, SchemaName.DELIVERY_REPORT)
+    try:
+        batch = build_batch(total, int(time.time() * 1000))
+        produce_requests(bootstrap, topics.send_requests, batch)
+        print(f"produced {len(batch)} requests to {topics.send_requests}; 4 binds x 30/s, waiting for results ...",
+              flush=True)
+        results.read_until(len(batch), timeout=180)
+        expected_dlrs = sum(r["parts"] for r in results.records if r["status"] == "ACCEPTED")
+        reports.read_until(expected_dlrs, timeout=120)
+    finally:
+        connector.stop()
+        simulator.stop()
+        results.close()
+        reports.close()
+        if broker is not None:
+            broker.cleanup()
+    ok = print_summary(batch, results.records, reports.records, simulator)
+    print(f"everything stopped; demo took {time.monotonic() - started:.1f}s")
+    return 0 if ok else 1
+
+
+def print_summary(batch: list[dict[str, Any]], results: list[dict[str, Any]], reports: list[dict[str, Any]],
+                  simulator: SimulatorThread) -> bool:
+    by_status = Counter(r["status"] for r in results)
+    by_kind: dict[str, Counter[str]] = {}
+    for result in results:
+        by_kind.setdefault(result["metadata"]["kind"], Counter())[result["status"]] += 1
+    accepted = [r for r in results if r["status"] == "ACCEPTED"]
+    latencies = [(r["completed_at"] - r["received_at"]).total_seconds() * 1000 for r in accepted]
+    span_ms = (
+        (max(r["completed_at"] for r in results) - min(r["received_at"] for r in results)).total_seconds() * 1000
+        if results else 0.0
+    )
+    parts = sum(r["parts"] for r in accepted)
+    print()
+    print("=" * 72)
+    print(f"requests produced        {len(batch)}")
+    print(f"submit results           {len(results)}  " + "  ".join(f"{k}={v}" for k, v in sorted(by_status.items())))
+    for kind, counts in by_kind.items():
+        print(f"  {kind:<22} " + "  ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+    reasons = Counter((r["description"] or "")[:70] for r in results if r["status"] != "ACCEPTED")
+    for reason, count in reasons.most_common(6):
+        print(f"    {count:>4} x {reason}")
+    print(f"SMS parts sent           {parts}  (simulator saw {simulator.simulator.stats.submits}, "
+          f"throttled {simulator.simulator.stats.throttled}, UCS2 parts "
+          f"{simulator.simulator.stats.data_codings.get(8, 0)}, with UDH {simulator.simulator.stats.udh_parts})")
+    sim = simulator.simulator.stats
+    print(f"simulator DLRs           sent {sim.dlrs_sent}, acknowledged {sim.dlrs_acked}, retried {sim.dlrs_retried}")
+    dlr_status = Counter(r["status"] for r in reports)
+    correlated = sum(1 for r in reports if r["request_id"])
+    print(f"delivery reports         {len(reports)} of {parts} parts, correlated {correlated}  "
+          + "  ".join(f"{k}={v}" for k, v in sorted(dlr_status.items())))
+    print(f"throughput               {len(results) / max(span_ms / 1000, 1e-3):.1f} results/s "
+          f"over {span_ms / 1000:.1f}s (rate limit 4 binds x 30 submit_sm/s)")
+    print(f"submit latency (ms)      p50={percentile(latencies, 50):.0f}  p99={percentile(latencies, 99):.0f}  "
+          "(consumed -> provider answered, includes queueing behind the rate limit)")
+    print("=" * 72)
+    complete = len(results) == len(batch) and len(reports) == parts
+    if not complete:
+        print("INCOMPLETE: some results or delivery reports did not arrive in time", file=sys.stderr)
+    return complete

@@ -1,0 +1,130 @@
+"""Helpers to run the connector beside a broker and the simulator: topics, producing requests,
+reading outputs, and the connector on a background thread (demo, tests, benchmarks)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from confluent_kafka import Consumer, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from connector.app import Connector
+from connector.config import Settings, Topics
+from connector.kafka.serde import SingleObjectSerde
+from connector.schemas import SchemaName
+
+
+def create_topics(bootstrap: str, topics: Topics, partitions: int = 4) -> None:
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    compacted = {"cleanup.policy": "compact"}
+    wanted = [
+        NewTopic(name, partitions, 1, config=compacted if name == topics.message_index else {})
+        for name in topics.model_dump().values()
+    ]
+    existing = set(admin.list_topics(timeout=10).topics)
+    futures = admin.create_topics([t for t in wanted if t.topic not in existing], operation_timeout=10)
+    for future in futures.values():
+        future.result()
+
+
+def prefixed_topics(prefix: str) -> Topics:
+    return Topics(**{key: f"{prefix}.{value}" for key, value in Topics().model_dump().items()})
+
+
+def sms_request(
+    request_id: str, phone: str, content: str, *, unicode: bool | None = None, sender: str | None = "VIHAT",
+    expires_at_ms: int | None = None, metadata: dict[str, str] | None = None, route: str = "AUTO",
+) -> dict[str, Any]:
+    return {
+        "request_id": request_id,
+        "channel": "SMS",
+        "phone": phone,
+        "sms": {"content": content, "unicode": unicode, "sender": sender, "sms_type": None, "route": route},
+        "voice_otp": None,
+        "voice_file": None,
+        "viber": None,
+        "expires_at": expires_at_ms,
+        "metadata": metadata or {},
+    }
+
+
+def produce_requests(bootstrap: str, topic: str, requests: Iterable[dict[str, Any] | bytes]) -> int:
+    serde = SingleObjectSerde(SchemaName.SEND_REQUEST)
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
+    count = 0
+    for request in requests:
+        if isinstance(request, bytes):
+            producer.produce(topic, request, b"garbage")
+        else:
+            producer.produce(topic, serde.encode(request), request["request_id"].encode())
+        count += 1
+        if count % 10_000 == 0:
+            producer.poll(0)
+    remaining = producer.flush(30)
+    if remaining:
+        raise RuntimeError(f"{remaining} requests were not acknowledged by Kafka")
+    return count
+
+
+class TopicReader:
+    """Reads a topic from the beginning, decoding values with the given schema."""
+
+    def __init__(self, bootstrap: str, topic: str, schema: SchemaName | None) -> None:
+        self._serde = SingleObjectSerde(schema) if schema is not None else None
+        self._consumer = Consumer({
+            "bootstrap.servers": bootstrap, "group.id": f"reader-{topic}-{time.monotonic_ns()}",
+            "auto.offset.reset": "earliest", "enable.auto.commit": "false",
+        })
+        self._consumer.subscribe([topic])
+        self.records: list[dict[str, Any]] = []
+        self.raw: list[Any] = []
+
+    def read_until(self, count: int, timeout: float) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while len(self.raw) < count and time.monotonic() < deadline:
+            for message in self._consumer.consume(1000, timeout=0.2):
+                if message.error():
+                    continue
+                self.raw.append(message)
+                if self._serde is not None:
+                    self.records.append(self._serde.decode(message.value()))
+        return self.records
+
+    def close(self) -> None:
+        self._consumer.close()
+
+
+class ConnectorThread:
+    """The connector on its own event loop in a background thread; `stop()` is a graceful SIGTERM."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.connector = Connector(settings)
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._main, name="connector", daemon=True)
+
+    def _main(self) -> None:
+        try:
+            asyncio.run(self.connector.run(install_signal_handlers=False))
+        except BaseException as exc:  # noqa: BLE001 - surfaced by stop()
+            self.error = exc
+
+    def start(self, wait_assigned: float = 30.0) -> ConnectorThread:
+        self._thread.start()
+        deadline = time.monotonic() + wait_assigned
+        while time.monotonic() < deadline and not self.connector.dispatcher.ready.is_set():
+            if not self._thread.is_alive():
+                raise RuntimeError(f"connector died: {self.error!r}")
+            time.sleep(0.05)
+        return self
+
+    def stop(self, timeout: float = 60.0) -> None:
+        self.connector.stop()
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            raise RuntimeError("connector did not stop in time")
+        if self.error is not None:
+            raise RuntimeError("connector failed") from self.error

@@ -1,0 +1,281 @@
+"""The dispatcher role: send requests from Kafka to the provider, one final SubmitResult per request.
+
+Per record: decode (undecodable → dead letter), validate (invalid → REJECTED/EXPIRED result, nothing
+sent), send through the bind pool, write the result and one message-index entry per part. The input
+offset completes only when all of that is acknowledged by the broker, and commits move only up to the
+highest contiguous completed offset. When `max_in_flight` requests are in progress the assigned
+partitions are paused: backpressure, not buffering.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
+
+from connector.config import Settings
+from connector.correlation import IndexEntry, LocalIndex
+from connector.errors import ConnectorError, SerdeError, SessionClosed, SubmitRejected, ValidationError
+from connector.kafka.deadletter import error_headers
+from connector.kafka.offsets import OffsetTracker
+from connector.kafka.producer import AsyncProducer
+from connector.kafka.serde import Serde
+from connector.records import ResultStatus, millis, submit_result
+from connector.smpp.encoding import EncodingError, encode_text
+from connector.smpp.pool import BindPool
+from connector.smpp.receipts import normalize_message_id
+from connector.validation import validate_common, validate_sender, validate_sms_content
+
+log = logging.getLogger(__name__)
+
+_BATCH = 500
+
+
+class _Outputs:
+    """Counts the records one input produced; completes the input offset when all are acknowledged."""
+
+    __slots__ = ("_on_done", "_remaining")
+
+    def __init__(self, count: int, on_done: Callable[[], None]) -> None:
+        self._remaining = count
+        self._on_done = on_done
+
+    def acked(self) -> None:
+        self._remaining -= 1
+        if self._remaining == 0:
+            self._on_done()
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        settings: Settings,
+        producer: AsyncProducer,
+        pool: BindPool,
+        request_serde: Serde,
+        result_serde: Serde,
+        index_serde: Serde,
+        index: LocalIndex,
+    ) -> None:
+        self.settings = settings
+        self._topics = settings.kafka.topics
+        self._limits = settings.dispatcher
+        self._producer = producer
+        self._pool = pool
+        self._request_serde = request_serde
+        self._result_serde = result_serde
+        self._index_serde = index_serde
+        self._index = index
+        self._offsets = OffsetTracker()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._paused = False
+        self._assignment: list[TopicPartition] = []
+        self._consumer = Consumer(
+            {
+                "bootstrap.servers": settings.kafka.bootstrap_servers,
+                "group.id": settings.kafka.group_id,
+                "enable.auto.commit": "false",
+                "auto.offset.reset": "earliest",
+                "partition.assignment.strategy": "cooperative-sticky",
+                **settings.kafka.consumer,
+            }
+        )
+        self.consumed = 0
+        self.results: Counter[str] = Counter()
+        self.dead_letters = 0
+        self.ready = asyncio.Event()
+
+    # ---- the loop ------------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        consumer = self._consumer
+        consumer.subscribe([self._topics.send_requests], on_assign=self._on_assign, on_revoke=self._on_revoke)
+        commit_task = asyncio.create_task(self._commit_periodically())
+        try:
+            while not stop.is_set():
+                messages = consumer.consume(_BATCH, timeout=0)
+                if not messages:
+                    await asyncio.sleep(0.005)
+                    continue
+                for message in messages:
+                    self._accept(message)
+                self._apply_backpressure()
+                await asyncio.sleep(0)
+        finally:
+            commit_task.cancel()
+            await self._drain()
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._assignment = list({(p.topic, p.partition): p for p in [*self._assignment, *partitions]}.values())
+        self.ready.set()
+        if self._paused and partitions:
+            consumer.pause(partitions)
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._commit(synchronous=True)
+        revoked = {(p.topic, p.partition) for p in partitions}
+        self._assignment = [p for p in self._assignment if (p.topic, p.partition) not in revoked]
+        for topic, partition in revoked:
+            self._offsets.forget(topic, partition)
+
+    def _apply_backpressure(self) -> None:
+        in_flight = len(self._tasks)
+        if not self._paused and in_flight >= self._limits.max_in_flight:
+            self._consumer.pause(self._assignment)
+            self._paused = True
+        elif self._paused and in_flight <= self._limits.max_in_flight // 2:
+            self._consumer.resume(self._assignment)
+            self._paused = False
+
+    async def _commit_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(self._limits.commit_interval)
+            self._apply_backpressure()
+            self._commit(synchronous=False)
+
+    def _commit(self, synchronous: bool) -> None:
+        commits = self._offsets.take_commits()
+        if not commits:
+            return
+        offsets = [TopicPartition(topic, partition, offset) for (topic, partition), offset in commits.items()]
+        try:
+            self._consumer.commit(offsets=offsets, asynchronous=not synchronous)
+        except Exception as exc:  # noqa: BLE001 - next commit carries the same positions
+            log.warning("offset commit failed: %s", exc)
+
+    async def _drain(self) -> None:
+        """Graceful stop: no new records, in-flight finished within the deadline, final commit."""
+        deadline = self._limits.shutdown_timeout
+        if self._tasks:
+            log.info("draining %d in-flight requests (up to %.0fs)", len(self._tasks), deadline)
+            await asyncio.wait(self._tasks, timeout=deadline)
+        remaining = await self._producer.close(timeout=deadline)
+        if remaining:
+            log.warning("%d records were not acknowledged before shutdown", remaining)
+        self._commit(synchronous=True)
+        self._consumer.close()
+
+    # ---- one record ----------------------------------------------------------------------------
+
+    def _accept(self, message: Message) -> None:
+        error = message.error()
+        if error is not None:
+            if error.code() != KafkaError._PARTITION_EOF:  # noqa: SLF001 - librdkafka's constant
+                log.warning("consumer error: %s", error)
+            return
+        self.consumed += 1
+        topic, partition, offset = message.topic(), message.partition(), message.offset()
+        self._offsets.track(topic, partition, offset)
+        received_at = time.time()
+        try:
+            request = self._request_serde.decode(message.value() or b"")
+        except SerdeError as exc:
+            self._dead_letter(message, exc)
+            return
+        try:
+            validate_common(request)
+        except ValidationError as exc:
+            self._finish(message, request, ResultStatus.REJECTED, received_at, description=str(exc))
+            return
+        expires_at = request.get("expires_at")
+        if expires_at is not None and expires_at.timestamp() <= received_at:
+            self._finish(message, request, ResultStatus.EXPIRED, received_at,
+                         description="expires_at passed before the request could be sent")
+            return
+        task = asyncio.ensure_future(self._send(message, request, received_at))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _send(self, message: Message, request: dict[str, Any], received_at: float) -> None:
+        channel = request["channel"]
+        sms = request.get("sms")
+        if channel != "SMS" or sms is None or sms["route"] == "REST":
+            route = sms["route"] if sms else "SMPP"
+            self._finish(message, request, ResultStatus.REJECTED, received_at,
+                         description=f"channel {channel} on route {route} is not available in this connector")
+            return
+        try:
+            validate_sms_content(sms["content"])
+            sender = sms["sender"] or self.settings.smpp.default_sender
+            validate_sender(sender)
+            encoded = encode_text(
+                sms["content"], force_unicode=sms["unicode"], reference=self._pool.next_reference(),
+                reference_bits=self.settings.smpp.concat_reference_bits,
+            )
+            if len(encoded.parts) > self._limits.max_sms_parts:
+                raise ValidationError(
+                    "sms.content",
+                    f"needs {len(encoded.parts)} parts, more than max_sms_parts={self._limits.max_sms_parts}",
+                )
+        except (ValidationError, EncodingError) as exc:
+            description = str(exc) if isinstance(exc, ValidationError) else f"sms.content: {exc}"
+            self._finish(message, request, ResultStatus.REJECTED, received_at, description=description)
+            return
+        deadline = time.monotonic() + self._limits.no_bind_timeout
+        expires_at = request.get("expires_at")
+        if expires_at is not None:
+            deadline = min(deadline, time.monotonic() + expires_at.timestamp() - time.time())
+        id_format = self.settings.smpp.message_id_format
+        total = len(encoded.parts)
+        metadata = request.get("metadata") or {}
+
+        def remember(number: int, raw_id: str) -> None:
+            entry = IndexEntry(request["request_id"], channel, number, total, metadata)
+            self._index.add(normalize_message_id(raw_id, id_format), entry)
+
+        try:
+            outcome = await self._pool.submit(encoded, request["phone"], sender, deadline, remember)
+        except SubmitRejected as exc:
+            self._finish(message, request, ResultStatus.REJECTED, received_at, route="SMPP",
+                         provider_code=exc.status_name, description=str(exc))
+            return
+        except (SessionClosed, ConnectorError) as exc:
+            self._finish(message, request, ResultStatus.FAILED, received_at, route="SMPP", description=str(exc))
+            return
+        ids = [normalize_message_id(raw, id_format) for raw in outcome.message_ids]
+        self._finish(message, request, ResultStatus.ACCEPTED, received_at, route="SMPP", provider_code="ESME_ROK",
+                     message_ids=ids, attempts=outcome.attempts, submitted_at=outcome.submitted_at)
+
+    def _finish(
+        self, message: Message, request: dict[str, Any], status: ResultStatus, received_at: float, **details: Any
+    ) -> None:
+        completed_at = time.time()
+        result = submit_result(request, status, received_at=received_at, completed_at=completed_at, **details)
+        self.results[status.value] += 1
+        ids: list[str] = result["provider_message_ids"]
+        topic, partition, offset = message.topic(), message.partition(), message.offset()
+        outputs = _Outputs(1 + len(ids), lambda: self._offsets.complete(topic, partition, offset))
+        key = request["request_id"]
+        self._producer.produce_reliably(self._topics.submit_results, key, self._result_serde.encode(result),
+                                        outputs.acked)
+        submitted = millis(details.get("submitted_at") or completed_at)
+        for number, message_id in enumerate(ids, 1):
+            entry = {
+                "provider_message_id": message_id,
+                "request_id": key,
+                "channel": request["channel"],
+                "part_number": number,
+                "total_parts": len(ids),
+                "submitted_at": submitted,
+                "metadata": request.get("metadata") or {},
+            }
+            self._producer.produce_reliably(self._topics.message_index, message_id,
+                                            self._index_serde.encode(entry), outputs.acked)
+
+    def _dead_letter(self, message: Message, error: SerdeError) -> None:
+        self.dead_letters += 1
+        topic, partition, offset = message.topic(), message.partition(), message.offset()
+        self._producer.produce_reliably(
+            self._topics.dead_letter, message.key(), message.value() or b"",
+            lambda: self._offsets.complete(topic, partition, offset),
+            headers=error_headers(message, "VALUE_CONVERTER", error),
+        )
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._tasks)

@@ -1,0 +1,1 @@
+"""Kafka side: serialization, the producer with delivery tracking, offsets, the consumer loop."""

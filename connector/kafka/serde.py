@@ -1,0 +1,96 @@
+"""Record (de)serialization, one mode per topic (DESIGN.md section 3):
+
+- `single-object`: Avro single-object encoding, `C3 01` + the schema's CRC-64-AVRO fingerprint
+  (little-endian) + the binary body; no registry needed, any Avro library reads it.
+- `confluent`: Confluent wire format through a Schema Registry (`mock://` works for tests), with the
+  subject strategy pinned to `<topic>-value`.
+"""
+
+from __future__ import annotations
+
+import enum
+import io
+import json
+from typing import Any, Protocol
+
+import fastavro
+from confluent_kafka.schema_registry import SchemaRegistryClient, topic_subject_name_strategy
+from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
+from confluent_kafka.serialization import MessageField, SerializationContext
+from fastavro.schema import fingerprint, to_parsing_canonical_form
+
+from connector.errors import SerdeError
+from connector.schemas import SchemaName, parsed_schema, schema_text
+
+SINGLE_OBJECT_MAGIC = b"\xc3\x01"
+
+Record = dict[str, Any]
+
+
+class Serialization(enum.Enum):
+    SINGLE_OBJECT = "single-object"
+    CONFLUENT = "confluent"
+
+
+class Serde(Protocol):
+    def encode(self, record: Record) -> bytes: ...
+
+    def decode(self, data: bytes) -> Record: ...
+
+
+def crc64_fingerprint(schema: Any) -> bytes:
+    # fastavro prints the fingerprint as its little-endian bytes in hex, which is the wire order.
+    return bytes.fromhex(fingerprint(to_parsing_canonical_form(schema), "CRC-64-AVRO"))
+
+
+class SingleObjectSerde:
+    def __init__(self, name: SchemaName) -> None:
+        self._schema = parsed_schema(name)
+        self._header = SINGLE_OBJECT_MAGIC + crc64_fingerprint(self._schema)
+
+    def encode(self, record: Record) -> bytes:
+        buffer = io.BytesIO()
+        buffer.write(self._header)
+        fastavro.schemaless_writer(buffer, self._schema, record)
+        return buffer.getvalue()
+
+    def decode(self, data: bytes) -> Record:
+        if data[:2] != SINGLE_OBJECT_MAGIC:
+            raise SerdeError("not Avro single-object encoding (missing C3 01 marker)")
+        if data[2:10] != self._header[2:]:
+            raise SerdeError(f"unknown schema fingerprint {data[2:10].hex()}")
+        try:
+            record: Record = fastavro.schemaless_reader(io.BytesIO(data[10:]), self._schema, None)
+        except Exception as exc:  # noqa: BLE001 - fastavro raises many types for bad bytes
+            raise SerdeError(f"invalid Avro body: {exc!r}") from exc
+        return record
+
+
+class ConfluentSerde:
+    def __init__(self, name: SchemaName, topic: str, registry: SchemaRegistryClient) -> None:
+        text = json.dumps(json.loads(schema_text(name)))
+        config = {"auto.register.schemas": True, "subject.name.strategy": topic_subject_name_strategy}
+        self._serializer = AvroSerializer(registry, text, conf=config)
+        self._deserializer = AvroDeserializer(registry, text)
+        self._context = SerializationContext(topic, MessageField.VALUE)
+
+    def encode(self, record: Record) -> bytes:
+        data: bytes = self._serializer(record, self._context)
+        return data
+
+    def decode(self, data: bytes) -> Record:
+        try:
+            record: Record = self._deserializer(data, self._context)
+        except Exception as exc:  # noqa: BLE001 - registry and Avro errors alike mean "undecodable"
+            raise SerdeError(f"cannot decode Confluent-framed Avro: {exc!r}") from exc
+        return record
+
+
+def make_serde(
+    name: SchemaName, topic: str, mode: Serialization, registry: SchemaRegistryClient | None = None
+) -> Serde:
+    if mode is Serialization.SINGLE_OBJECT:
+        return SingleObjectSerde(name)
+    if registry is None:
+        raise SerdeError("confluent serialization needs a schema registry URL")
+    return ConfluentSerde(name, topic, registry)
