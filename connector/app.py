@@ -7,8 +7,6 @@ import logging
 import signal
 import threading
 
-from confluent_kafka.schema_registry import SchemaRegistryClient
-
 from connector.config import Settings
 from connector.correlation import LocalIndex
 from connector.dispatcher import Dispatcher
@@ -48,6 +46,8 @@ class Connector:
         kafka = settings.kafka
         registry = None
         if kafka.serialization is Serialization.CONFLUENT:
+            from confluent_kafka.schema_registry import SchemaRegistryClient
+
             registry = SchemaRegistryClient.new_client({"url": kafka.schema_registry_url or ""})
 
         def serde(name: SchemaName, topic: str) -> Serde:

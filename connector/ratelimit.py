@@ -44,7 +44,7 @@ class TokenBucket:
         if now < self._paused_until:
             return self._paused_until - now
         self._refill(now)
-        if self._tokens >= tokens:
+        if self._tokens >= tokens - 1e-9:  # float refill can land a hair below a whole token
             self._tokens -= tokens
             return 0.0
         return (tokens - self._tokens) / self.limit.rate

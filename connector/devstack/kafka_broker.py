@@ -117,12 +117,12 @@ class LocalKafka:
                  "-t", cluster_id, "-c", str(properties), "--standalone"],
                 check=True, capture_output=True,
             )
-        out = open(self.data_dir / "broker.out", "ab")  # noqa: SIM115 - owned by the child process
-        self._process = subprocess.Popen(
-            ["java", f"-Xmx{self.heap}", "-Xms128m", *java_log, "-cp", classpath, "kafka.Kafka",
-             str(properties)],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )
+        with open(self.data_dir / "broker.out", "ab") as out:  # the child keeps its own copy
+            self._process = subprocess.Popen(
+                ["java", f"-Xmx{self.heap}", "-Xms128m", *java_log, "-cp", classpath, "kafka.Kafka",
+                 str(properties)],
+                stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            )
         self.wait_ready(timeout)
 
     def wait_ready(self, timeout: float) -> None:

@@ -121,6 +121,10 @@ class ConnectorThread:
             time.sleep(0.05)
         return self
 
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
     def stop(self, timeout: float = 60.0) -> None:
         self.connector.stop()
         self._thread.join(timeout)

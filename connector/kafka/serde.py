@@ -11,16 +11,17 @@ from __future__ import annotations
 import enum
 import io
 import json
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import fastavro
-from confluent_kafka.schema_registry import SchemaRegistryClient, topic_subject_name_strategy
-from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 from fastavro.schema import fingerprint, to_parsing_canonical_form
 
 from connector.errors import SerdeError
 from connector.schemas import SchemaName, parsed_schema, schema_text
+
+if TYPE_CHECKING:  # the registry client pulls in authlib; only confluent mode needs it
+    from confluent_kafka.schema_registry import SchemaRegistryClient
 
 SINGLE_OBJECT_MAGIC = b"\xc3\x01"
 
@@ -68,6 +69,9 @@ class SingleObjectSerde:
 
 class ConfluentSerde:
     def __init__(self, name: SchemaName, topic: str, registry: SchemaRegistryClient) -> None:
+        from confluent_kafka.schema_registry import topic_subject_name_strategy
+        from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
+
         text = json.dumps(json.loads(schema_text(name)))
         config = {"auto.register.schemas": True, "subject.name.strategy": topic_subject_name_strategy}
         self._serializer = AvroSerializer(registry, text, conf=config)

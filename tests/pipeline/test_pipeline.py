@@ -1,0 +1,181 @@
+"""End to end through the real broker and the simulator's real SMPP sockets."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from confluent_kafka import Consumer, TopicPartition
+
+from connector.config import Topics
+from connector.devstack.stack import ConnectorThread, TopicReader, produce_requests, sms_request
+from connector.schemas import SchemaName
+from connector.simulator import SimulatorThread
+
+pytestmark = pytest.mark.integration
+
+LONG_GSM = "Parcel 123 is on its way; track it at example.com/t/123 [reply STOP to end] " * 4  # 3 parts
+VIETNAMESE = "Mã xác thực của bạn là 123456. Không chia sẻ mã này."
+LONG_UCS2 = "Cảm ơn quý khách đã sử dụng dịch vụ của chúng tôi 😀. " * 3  # 3 parts
+
+
+def by_request_id(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    counts = Counter(r["request_id"] for r in records)
+    duplicates = [request_id for request_id, count in counts.items() if count > 1]
+    assert not duplicates, f"more than one result for {duplicates[:5]}"
+    return {r["request_id"]: r for r in records}
+
+
+def committed_equals_end(bootstrap: str, group: str, topic: str) -> bool:
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    try:
+        partitions = [TopicPartition(topic, p) for p in range(4)]
+        committed = consumer.committed(partitions, timeout=10)
+        for tp in committed:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, tp.partition), timeout=10)
+            if high > 0 and tp.offset != high:
+                return False
+        return True
+    finally:
+        consumer.close()
+
+
+def test_mixed_batch_gets_one_result_each_and_every_dlr(
+    kafka_bootstrap: str, topics: Topics, simulator_factory: Callable[..., SimulatorThread],
+    connector_factory: Callable[..., ConnectorThread],
+) -> None:
+    simulator = simulator_factory(throttle_rate=0)
+    connector = connector_factory(simulator.port, smpp={"rate_per_bind": 0, "binds": 2})
+    now_ms = int(time.time() * 1000)
+    requests: list[dict[str, Any] | bytes] = [
+        sms_request("short", "84968501615", "Your code is 123456 {ok}", metadata={"tenant": "a"}),
+        sms_request("long-gsm", "84968501616", LONG_GSM),
+        sms_request("vietnamese", "84968501617", VIETNAMESE),
+        sms_request("long-ucs2", "84968501618", LONG_UCS2),
+        sms_request("bad-phone", "+8496850", "hi"),
+        sms_request("empty", "84968501615", ""),
+        sms_request("bad-sender", "84968501615", "hi", sender="Much too long sender"),
+        sms_request("too-long", "84968501615", "x" * 153 * 11),
+        sms_request("expired", "84968501615", "late", expires_at_ms=now_ms - 1000),
+        sms_request("refused", "99912345678", "the simulator refuses 999 numbers"),
+        {**sms_request("viber", "84968501615", "x"), "channel": "VIBER", "sms": None,
+         "viber": {"sender": "Shop", "text": "hi", "image_url": None, "button": None}},
+        b"\x00not avro at all",
+    ]
+    produce_requests(kafka_bootstrap, topics.send_requests, requests)
+
+    results = TopicReader(kafka_bootstrap, topics.submit_results, SchemaName.SUBMIT_RESULT)
+    dead = TopicReader(kafka_bootstrap, topics.dead_letter, None)
+    reports = TopicReader(kafka_bootstrap, topics.delivery_reports, SchemaName.DELIVERY_REPORT)
+    index = TopicReader(kafka_bootstrap, topics.message_index, SchemaName.MESSAGE_INDEX_ENTRY)
+    got = by_request_id(results.read_until(11, timeout=60))
+    dead.read_until(1, timeout=30)
+
+    assert {k: v["status"] for k, v in got.items()} == {
+        "short": "ACCEPTED", "long-gsm": "ACCEPTED", "vietnamese": "ACCEPTED", "long-ucs2": "ACCEPTED",
+        "bad-phone": "REJECTED", "empty": "REJECTED", "bad-sender": "REJECTED", "too-long": "REJECTED",
+        "expired": "EXPIRED", "refused": "REJECTED", "viber": "REJECTED",
+    }
+    assert "phone" in got["bad-phone"]["description"]
+    assert "sms.content" in got["empty"]["description"]
+    assert "sms.sender" in got["bad-sender"]["description"]
+    assert "max_sms_parts" in got["too-long"]["description"]
+    assert got["refused"]["provider_code"] == "ESME_RINVDSTADR"
+    assert got["short"]["metadata"] == {"tenant": "a"}
+    assert [got[k]["parts"] for k in ("short", "long-gsm", "vietnamese", "long-ucs2")] == [1, 3, 1, 3]
+    for name in ("bad-phone", "empty", "expired", "viber"):
+        assert got[name]["provider_message_ids"] == [] and got[name]["route"] == "NONE"
+
+    # What the SMSC received matches the results: every part, its coding, its UDH.
+    messages = simulator.simulator.stats.messages
+    sent_ids = {m.message_id for m in messages}
+    accepted_ids = {i for r in got.values() for i in r["provider_message_ids"]}
+    assert sent_ids == accepted_ids and len(messages) == 8
+    by_id = {m.message_id: m for m in messages}
+    long_parts = [by_id[i] for i in got["long-ucs2"]["provider_message_ids"]]
+    assert [p.number for p in long_parts] == [1, 2, 3] and len({p.reference for p in long_parts}) == 1
+    assert "".join(p.text for p in long_parts) == LONG_UCS2
+    assert {p.data_coding for p in long_parts} == {8}
+    assert by_id[got["short"]["provider_message_ids"][0]].data_coding == 0
+
+    # The undecodable record is in the dead-letter topic with Connect-style headers.
+    [dead_record] = dead.raw
+    headers = dict(dead_record.headers())
+    assert dead_record.value() == b"\x00not avro at all"
+    assert headers["__connect.errors.topic"] == topics.send_requests.encode()
+    assert b"single-object" in headers["__connect.errors.exception.message"]
+
+    # Every part has an index entry and a correlated delivery report.
+    assert {e["provider_message_id"] for e in index.read_until(8, timeout=30)} == accepted_ids
+    dlrs = reports.read_until(8, timeout=30)
+    assert {r["provider_message_id"] for r in dlrs} == accepted_ids
+    assert all(r["request_id"] and r["source"] == "SMPP_DLR" for r in dlrs)
+    assert [r["metadata"] for r in dlrs if r["request_id"] == "short"] == [{"tenant": "a"}]
+
+    group = connector.connector.settings.kafka.group_id
+    connector.stop()
+    assert committed_equals_end(kafka_bootstrap, group, topics.send_requests)
+    for reader in (results, dead, reports, index):
+        reader.close()
+
+
+def test_per_bind_rate_never_exceeded_and_no_throttles(
+    kafka_bootstrap: str, topics: Topics, simulator_factory: Callable[..., SimulatorThread],
+    connector_factory: Callable[..., ConnectorThread],
+) -> None:
+    rate, binds, count = 30, 2, 150
+    simulator = simulator_factory(throttle_rate=rate, throttle_burst=3)
+    connector_factory(simulator.port, smpp={"rate_per_bind": rate, "binds": binds})
+    produce_requests(kafka_bootstrap, topics.send_requests,
+                     [sms_request(f"r{i}", "84968501615", f"message {i}") for i in range(count)])
+    results = TopicReader(kafka_bootstrap, topics.submit_results, SchemaName.SUBMIT_RESULT)
+    got = by_request_id(results.read_until(count, timeout=60))
+    results.close()
+    assert Counter(r["status"] for r in got.values()) == {"ACCEPTED": count}
+    stats = simulator.simulator.stats
+    assert stats.throttled == 0
+    for bind in stats.binds:
+        times = bind.submit_times
+        busiest = max((sum(1 for t in times[i:] if t < start + 1.0) for i, start in enumerate(times)), default=0)
+        print(f"bind {bind.bind_id}: {len(times)} submits, busiest one-second window {busiest} (limit {rate})")
+        assert busiest <= rate
+    assert sum(len(b.submit_times) for b in stats.binds) == count
+
+
+def test_throttle_storm_is_retried_not_failed(
+    kafka_bootstrap: str, topics: Topics, simulator_factory: Callable[..., SimulatorThread],
+    connector_factory: Callable[..., ConnectorThread],
+) -> None:
+    simulator = simulator_factory(throttle_rate=10, throttle_burst=1)
+    connector_factory(simulator.port, smpp={"rate_per_bind": 100, "binds": 1, "throttle_pause": 0.2})
+    produce_requests(kafka_bootstrap, topics.send_requests,
+                     [sms_request(f"t{i}", "84968501615", f"message {i}") for i in range(40)])
+    results = TopicReader(kafka_bootstrap, topics.submit_results, SchemaName.SUBMIT_RESULT)
+    got = by_request_id(results.read_until(40, timeout=60))
+    results.close()
+    assert simulator.simulator.stats.throttled > 0
+    assert Counter(r["status"] for r in got.values()) == {"ACCEPTED": 40}
+    assert max(r["attempts"] for r in got.values()) > 1
+
+
+def test_binds_dropped_by_the_smsc_reconnect_and_nothing_is_lost(
+    kafka_bootstrap: str, topics: Topics, simulator_factory: Callable[..., SimulatorThread],
+    connector_factory: Callable[..., ConnectorThread],
+) -> None:
+    count = 300
+    simulator = simulator_factory(throttle_rate=0)
+    connector = connector_factory(simulator.port, smpp={"rate_per_bind": 100, "binds": 2})
+    produce_requests(kafka_bootstrap, topics.send_requests,
+                     [sms_request(f"k{i}", "84968501615", f"message {i}") for i in range(count)])
+    results = TopicReader(kafka_bootstrap, topics.submit_results, SchemaName.SUBMIT_RESULT)
+    results.read_until(40, timeout=30)
+    dropped = simulator.call(simulator.simulator.drop_all_binds)
+    assert dropped == 2
+    got = by_request_id(results.read_until(count, timeout=60))
+    results.close()
+    assert Counter(r["status"] for r in got.values()) == {"ACCEPTED": count}
+    assert sum(slot.reconnects for slot in connector.connector.pool.slots) >= 2
+    assert simulator.simulator.stats.binds_accepted >= 4

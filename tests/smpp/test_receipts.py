@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from connector.smpp.receipts import (
+    MessageIdFormat,
+    ReceiptError,
+    ReportStatus,
+    normalize_message_id,
+    parse_receipt,
+)
+
+SEED_RECEIPT = (
+    b"id:12345678 sub:000 dlvrd:001 submit date:2112310215 done date:2112310215 stat:DELIVRD err:000 text:this is text"
+)
+
+
+def test_seed_receipt() -> None:
+    receipt = parse_receipt(SEED_RECEIPT)
+    assert receipt.message_id == "12345678"
+    assert receipt.status is ReportStatus.DELIVERED
+    assert receipt.raw_status == "DELIVRD"
+    assert receipt.error_code == "000"
+    assert receipt.done_date == datetime(2021, 12, 31, 2, 15, tzinfo=timezone.utc)
+    assert receipt.text == "this is text"
+
+
+@pytest.mark.parametrize(
+    ("stat", "status"),
+    [("DELIVRD", "DELIVERED"), ("DELIVERD", "DELIVERED"), ("UNDELIV", "UNDELIVERED"), ("REJECTD", "REJECTED"),
+     ("EXPIRED", "EXPIRED"), ("UNKNOWN", "UNKNOWN"), ("WHATEVER", "UNKNOWN")],
+)
+def test_status_mapping(stat: str, status: str) -> None:
+    assert parse_receipt(f"id:1 stat:{stat} err:001".encode()).status.value == status
+
+
+def test_fields_in_any_order_twelve_digit_dates_and_capital_text() -> None:
+    receipt = parse_receipt(b"stat:UNDELIV Text:hello id:0A1b done date:211231021530 err:045")
+    assert receipt.message_id == "0a1b"
+    assert receipt.status is ReportStatus.UNDELIVERED
+    assert receipt.done_date == datetime(2021, 12, 31, 2, 15, 30, tzinfo=timezone.utc)
+    assert receipt.error_code == "045"
+    assert receipt.text == "hello"
+
+
+def test_tlvs_win_over_text() -> None:
+    receipt = parse_receipt(b"id:999 stat:DELIVRD", receipted_message_id="abc", message_state=5)
+    assert receipt.message_id == "abc"
+    assert receipt.status is ReportStatus.DELIVERED  # text stat present: kept as the raw status
+    only_tlv = parse_receipt(b"", receipted_message_id="abc", message_state=8)
+    assert only_tlv.status is ReportStatus.REJECTED and only_tlv.raw_status == "REJECTD"
+
+
+def test_text_quoting_receipt_words_does_not_override_fields() -> None:
+    receipt = parse_receipt(b"id:42 stat:DELIVRD err:000 text:id:7 stat:REJECTD")
+    assert receipt.message_id == "42"
+    assert receipt.status is ReportStatus.DELIVERED
+
+
+@pytest.mark.parametrize("garbage", [b"", b"hello world", b"stat:DELIVRD", b"\xff\xfe\x00"])
+def test_garbage_raises_receipt_error(garbage: bytes) -> None:
+    with pytest.raises(ReceiptError):
+        parse_receipt(garbage)
+
+
+def test_bad_dates_are_ignored_not_fatal() -> None:
+    receipt = parse_receipt(b"id:1 submit date:99999 done date:2113990215 stat:DELIVRD")
+    assert receipt.submit_date is None and receipt.done_date is None
+
+
+def test_message_id_normalization() -> None:
+    assert normalize_message_id("000ABC", MessageIdFormat.HEX) == normalize_message_id("abc", MessageIdFormat.HEX)
+    assert normalize_message_id("0042", MessageIdFormat.DECIMAL) == "42"
+    assert normalize_message_id("255", MessageIdFormat.HEX_IN_RECEIPT_DECIMAL, from_receipt=True) == "ff"
+    assert normalize_message_id("00FF", MessageIdFormat.HEX_IN_RECEIPT_DECIMAL) == "ff"
+    assert normalize_message_id("AbC-1", MessageIdFormat.TEXT) == "abc-1"
+
+
+@given(st.binary(max_size=300))
+def test_any_bytes_parse_or_raise_receipt_error(data: bytes) -> None:
+    try:
+        parse_receipt(data)
+    except ReceiptError:
+        pass

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import asyncio
+import time
+
+from connector.ratelimit import RateLimit, TokenBucket
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_burst_then_rate() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(RateLimit(10, burst=3), clock=clock)  # type: ignore[arg-type]
+    assert [bucket.try_acquire() for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert abs(bucket.try_acquire() - 0.1) < 1e-9
+    clock.now += 0.1
+    assert bucket.try_acquire() == 0.0
+
+
+def test_pause_empties_the_bucket() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(RateLimit(10, burst=5), clock=clock)  # type: ignore[arg-type]
+    bucket.pause(2.0)
+    assert abs(bucket.try_acquire() - 2.0) < 1e-9
+    clock.now += 2.0
+    assert bucket.try_acquire() > 0  # tokens refill from the end of the pause, not before
+    clock.now += 0.1
+    assert bucket.try_acquire() == 0.0
+
+
+def test_unlimited_never_waits() -> None:
+    bucket = TokenBucket(RateLimit(0))
+    assert all(bucket.try_acquire() == 0.0 for _ in range(1000))
+
+
+def test_async_sends_are_spaced_so_no_second_exceeds_the_rate() -> None:
+    rate = 50.0
+
+    async def scenario() -> list[float]:
+        bucket = TokenBucket(RateLimit(rate, burst=1))
+        times: list[float] = []
+
+        async def send() -> None:
+            await bucket.acquire()
+            times.append(time.monotonic())
+
+        await asyncio.gather(*(send() for _ in range(80)))
+        return times
+
+    times = sorted(asyncio.run(scenario()))
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert min(gaps) >= 1 / rate - 1e-6
+    windows = [sum(1 for t in times if start <= t < start + 1.0) for start in times]
+    assert max(windows) <= rate
