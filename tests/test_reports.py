@@ -1,0 +1,33 @@
+"""deliver_sm is acknowledged only once Kafka has the report; otherwise the SMSC is asked to retry."""
+
+from __future__ import annotations
+
+import asyncio
+
+from connector.config import Settings
+from connector.correlation import LocalIndex
+from connector.devstack.kafka_broker import free_port
+from connector.kafka.producer import AsyncProducer
+from connector.kafka.serde import SingleObjectSerde
+from connector.reports import DeliverHandler
+from connector.schemas import SchemaName
+from connector.smpp import codec
+from connector.smpp.status import ESME_RX_T_APPN
+
+
+def test_report_not_acknowledged_by_kafka_asks_the_smsc_to_retry() -> None:
+    async def scenario() -> tuple[int, int]:
+        # Nothing listens on this port: the produce can never be acknowledged.
+        producer = AsyncProducer(f"127.0.0.1:{free_port()}", {"log_level": "0"})
+        await producer.start()
+        settings = Settings(kafka={"delivery_timeout": 0.5})
+        handler = DeliverHandler(settings, producer, SingleObjectSerde(SchemaName.DELIVERY_REPORT),
+                                 SingleObjectSerde(SchemaName.INBOUND_REPLY), LocalIndex(1000))
+        pdu = codec.decode(codec.encode("deliver_sm", 1, esm_class=0x04, source_addr="84968501615",
+                                        short_message=b"id:abc stat:DELIVRD err:000"))
+        status = await handler(pdu)
+        await producer.close(timeout=0.1)
+        return status, handler.kafka_failures
+
+    status, failures = asyncio.run(scenario())
+    assert status == ESME_RX_T_APPN and failures == 1
