@@ -36,9 +36,20 @@ BINDS = 4
 
 def start_simulator(port: int) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "connector.cli", "simulate", "--port", str(port), "--throttle-rate", "0",
-         "--dlr-delay", "0.2"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "connector.cli",
+            "simulate",
+            "--port",
+            str(port),
+            "--throttle-rate",
+            "0",
+            "--dlr-delay",
+            "0.2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
     )
     assert process.stdout is not None
     process.stdout.readline()  # "SMSC simulator on ..."
@@ -49,8 +60,9 @@ async def raw_ceiling(port: int, count: int) -> float:
     async def accept(_pdu: object) -> int:
         return ESME_ROK
 
-    pool = BindPool(PoolSettings(Endpoint("127.0.0.1", port, DEMO_SYSTEM_ID, DEMO_PASSWORD), binds=BINDS,
-                                 rate=RateLimit(0)), accept)
+    pool = BindPool(
+        PoolSettings(Endpoint("127.0.0.1", port, DEMO_SYSTEM_ID, DEMO_PASSWORD), binds=BINDS, rate=RateLimit(0)), accept
+    )
     await pool.start()
     await pool.wait_bound(10)
     message = encode_text("Your code is 123456", force_unicode=None, reference=1)
@@ -72,8 +84,15 @@ def start_connector(bootstrap: str, topics_prefix: str, port: int, workdir: Path
     topics = prefixed_topics(topics_prefix).model_dump()
     lines = ["kafka:", f"  bootstrap_servers: '{bootstrap}'", f"  group_id: bench-{topics_prefix}", "  topics:"]
     lines += [f"    {key}: {value}" for key, value in topics.items()]
-    lines += ["smpp:", f"  port: {port}", f"  binds: {BINDS}", "  rate_per_bind: 0", "dispatcher:",
-              "  summary_interval: 5", "log_level: WARNING"]
+    lines += [
+        "smpp:",
+        f"  port: {port}",
+        f"  binds: {BINDS}",
+        "  rate_per_bind: 0",
+        "dispatcher:",
+        "  summary_interval: 5",
+        "log_level: WARNING",
+    ]
     config.write_text("\n".join(lines) + "\n")
     env = {**os.environ, "VIHAT_SMPP__SYSTEM_ID": DEMO_SYSTEM_ID, "VIHAT_SMPP__PASSWORD": DEMO_PASSWORD}
     return subprocess.Popen([sys.executable, "-m", "connector.cli", "run", "--config", str(config)], env=env)
@@ -110,8 +129,11 @@ def main() -> int:
         prefix = f"bench{int(time.time())}"
         topics = prefixed_topics(prefix)
         create_topics(bootstrap, topics)
-        produce_requests(bootstrap, topics.send_requests,
-                         (sms_request(f"b{i}", "84968501615", f"Your code is {i:06d}") for i in range(args.requests)))
+        produce_requests(
+            bootstrap,
+            topics.send_requests,
+            (sms_request(f"b{i}", "84968501615", f"Your code is {i:06d}") for i in range(args.requests)),
+        )
         connector = start_connector(bootstrap, prefix, port, workdir)
         results = TopicReader(bootstrap, topics.submit_results, SchemaName.SUBMIT_RESULT)
         records = results.read_until(args.requests, timeout=600)
@@ -120,10 +142,16 @@ def main() -> int:
         throughput = len(records) / (last - first).total_seconds()
         accepted = sum(1 for r in records if r["status"] == "ACCEPTED")
         backlog = latencies_ms(records)
-        print(f"end to end, backlog of {args.requests:,} requests: {throughput:,.0f} requests/s "
-              f"({accepted:,} accepted), {throughput / raw:.0%} of the raw ceiling", flush=True)
-        print(f"  latency under backlog (consumed -> answered, bounded by max_in_flight): "
-              f"p50 {percentile(backlog, 50):.1f} ms, p99 {percentile(backlog, 99):.1f} ms", flush=True)
+        print(
+            f"end to end, backlog of {args.requests:,} requests: {throughput:,.0f} requests/s "
+            f"({accepted:,} accepted), {throughput / raw:.0%} of the raw ceiling",
+            flush=True,
+        )
+        print(
+            f"  latency under backlog (consumed -> answered, bounded by max_in_flight): "
+            f"p50 {percentile(backlog, 50):.1f} ms, p99 {percentile(backlog, 99):.1f} ms",
+            flush=True,
+        )
 
         # Steady load at half the measured rate, for the added latency.
         rate = throughput / 2
@@ -131,15 +159,21 @@ def main() -> int:
         started = time.perf_counter()
         batch = 50
         for start in range(0, paced, batch):
-            produce_requests(bootstrap, topics.send_requests,
-                             [sms_request(f"p{i}", "84968501615", f"code {i}") for i in range(start, start + batch)])
+            produce_requests(
+                bootstrap,
+                topics.send_requests,
+                [sms_request(f"p{i}", "84968501615", f"code {i}") for i in range(start, start + batch)],
+            )
             delay = started + (start + batch) / rate - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
-        records = results.read_until(args.requests + paced, timeout=120)[args.requests:]
+        records = results.read_until(args.requests + paced, timeout=120)[args.requests :]
         steady = latencies_ms(records)
-        print(f"steady load at {rate:,.0f} requests/s for 5 s ({len(records):,} results): "
-              f"p50 {percentile(steady, 50):.1f} ms, p99 {percentile(steady, 99):.1f} ms", flush=True)
+        print(
+            f"steady load at {rate:,.0f} requests/s for 5 s ({len(records):,} results): "
+            f"p50 {percentile(steady, 50):.1f} ms, p99 {percentile(steady, 99):.1f} ms",
+            flush=True,
+        )
         results.close()
     finally:
         if connector is not None:

@@ -24,15 +24,19 @@ log = logging.getLogger(__name__)
 def pool_settings(settings: Settings) -> PoolSettings:
     smpp = settings.smpp
     return PoolSettings(
-        endpoint=Endpoint(smpp.host, smpp.port, smpp.system_id.get_secret_value(),
-                          smpp.password.get_secret_value(), smpp.system_type),
+        endpoint=Endpoint(
+            smpp.host, smpp.port, smpp.system_id.get_secret_value(), smpp.password.get_secret_value(), smpp.system_type
+        ),
         binds=smpp.binds,
         bind_type=smpp.bind_type,
         receiver_binds=smpp.receiver_binds,
         rate=RateLimit(smpp.rate_per_bind, smpp.burst),
         window=smpp.window,
-        timeouts=Timeouts(response=smpp.response_timeout, enquire_link_interval=smpp.enquire_link_interval,
-                          enquire_link_response=smpp.enquire_link_timeout),
+        timeouts=Timeouts(
+            response=smpp.response_timeout,
+            enquire_link_interval=smpp.enquire_link_interval,
+            enquire_link_response=smpp.enquire_link_timeout,
+        ),
         reconnect=RetryPolicy(smpp.reconnect_base, smpp.reconnect_cap, smpp.max_attempts),
         throttle_pause=smpp.throttle_pause,
     )
@@ -57,12 +61,17 @@ class Connector:
         self.producer = AsyncProducer(kafka.bootstrap_servers, kafka.producer)
         self.index = LocalIndex(settings.dispatcher.correlation_capacity)
         self.reports = DeliverHandler(
-            settings, self.producer, serde(SchemaName.DELIVERY_REPORT, topics.reports_raw),
-            serde(SchemaName.INBOUND_REPLY, topics.inbound_replies), self.index,
+            settings,
+            self.producer,
+            serde(SchemaName.DELIVERY_REPORT, topics.reports_raw),
+            serde(SchemaName.INBOUND_REPLY, topics.inbound_replies),
+            self.index,
         )
         self.pool = BindPool(pool_settings(settings), self.reports)
         self.dispatcher = Dispatcher(
-            settings, self.producer, self.pool,
+            settings,
+            self.producer,
+            self.pool,
             serde(SchemaName.SEND_REQUEST, topics.send_requests),
             serde(SchemaName.SUBMIT_RESULT, topics.submit_results),
             serde(SchemaName.MESSAGE_INDEX_ENTRY, topics.message_index),
@@ -103,7 +112,15 @@ class Connector:
         log.info(
             "summary: consumed=%d in_flight=%d results=%s dead_letters=%d binds_bound=%d/%d reconnects=%d "
             "throttles=%d dlrs=%s correlation hits=%d misses=%d",
-            dispatcher.consumed, dispatcher.in_flight, dict(dispatcher.results), dispatcher.dead_letters,
-            pool.healthy_binds, len(pool.slots), sum(s.reconnects for s in pool.slots),
-            sum(s.throttles for s in pool.slots), dict(self.reports.by_status), self.index.hits, self.index.misses,
+            dispatcher.consumed,
+            dispatcher.in_flight,
+            dict(dispatcher.results),
+            dispatcher.dead_letters,
+            pool.healthy_binds,
+            len(pool.slots),
+            sum(s.reconnects for s in pool.slots),
+            sum(s.throttles for s in pool.slots),
+            dict(self.reports.by_status),
+            self.index.hits,
+            self.index.misses,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import sys
@@ -39,8 +40,13 @@ def _simulate(args: argparse.Namespace) -> int:
     from connector.simulator.smsc import SimulatorSettings, SmscSimulator
 
     _configure_logging("INFO")
-    settings = SimulatorSettings(host="127.0.0.1", port=args.port, throttle_rate=args.throttle_rate,
-                                 dlr_delay=args.dlr_delay, keep_messages=False)
+    settings = SimulatorSettings(
+        host="127.0.0.1",
+        port=args.port,
+        throttle_rate=args.throttle_rate,
+        dlr_delay=args.dlr_delay,
+        keep_messages=False,
+    )
 
     async def serve() -> None:
         simulator = SmscSimulator(settings)
@@ -51,10 +57,8 @@ def _simulate(args: argparse.Namespace) -> int:
         finally:
             await simulator.stop()
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve())
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

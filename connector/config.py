@@ -48,7 +48,9 @@ class KafkaSettings(_Section):
     topics: Topics = Topics()
     producer: dict[str, str] = Field(default_factory=dict, description="extra librdkafka producer settings")
     consumer: dict[str, str] = Field(default_factory=dict, description="extra librdkafka consumer settings")
-    delivery_timeout: float = Field(10.0, gt=0, description="seconds to wait for a report's ack before asking the SMSC to retry")
+    delivery_timeout: float = Field(
+        10.0, gt=0, description="seconds to wait for a report's ack before asking the SMSC to retry"
+    )
 
 
 class SmppSettings(_Section):

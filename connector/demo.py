@@ -13,7 +13,14 @@ from typing import Any
 
 from connector.config import Settings
 from connector.devstack.kafka_broker import LocalKafka, free_port
-from connector.devstack.stack import ConnectorThread, TopicReader, create_topics, prefixed_topics, produce_requests, sms_request
+from connector.devstack.stack import (
+    ConnectorThread,
+    TopicReader,
+    create_topics,
+    prefixed_topics,
+    produce_requests,
+    sms_request,
+)
 from connector.schemas import SchemaName
 from connector.simulator import SimulatorSettings, SimulatorThread
 from connector.simulator.smsc import DEMO_PASSWORD, DEMO_SYSTEM_ID
@@ -25,8 +32,15 @@ LONG_GSM = "Your parcel {n} is on its way. Track it at example.com/t/{n} - reply
 
 def build_batch(total: int, now_ms: int) -> list[dict[str, Any]]:
     rng = random.Random(7)
-    kinds = [("short GSM", 0.42), ("long GSM", 0.16), ("Vietnamese UCS2", 0.2), ("long UCS2", 0.1),
-             ("invalid", 0.06), ("expired", 0.03), ("refused by SMSC", 0.03)]
+    kinds = [
+        ("short GSM", 0.42),
+        ("long GSM", 0.16),
+        ("Vietnamese UCS2", 0.2),
+        ("long UCS2", 0.1),
+        ("invalid", 0.06),
+        ("expired", 0.03),
+        ("refused by SMSC", 0.03),
+    ]
     batch: list[dict[str, Any]] = []
     for kind, share in kinds:
         for i in range(max(3, int(total * share))):
@@ -42,10 +56,12 @@ def build_batch(total: int, now_ms: int) -> list[dict[str, Any]]:
             elif kind == "long UCS2":
                 batch.append(sms_request(f"demo-{n}", phone, LONG_VIETNAMESE + "😀", metadata=meta))
             elif kind == "invalid":
-                bad = [sms_request(f"demo-{n}", "+84 96 850", "bad phone", metadata=meta),
-                       sms_request(f"demo-{n}", phone, "", metadata=meta),
-                       sms_request(f"demo-{n}", phone, "bad sender", sender="A sender that is too long", metadata=meta),
-                       sms_request(f"demo-{n}", phone, "forced GSM with đ", unicode=False, metadata=meta)]
+                bad = [
+                    sms_request(f"demo-{n}", "+84 96 850", "bad phone", metadata=meta),
+                    sms_request(f"demo-{n}", phone, "", metadata=meta),
+                    sms_request(f"demo-{n}", phone, "bad sender", sender="A sender that is too long", metadata=meta),
+                    sms_request(f"demo-{n}", phone, "forced GSM with đ", unicode=False, metadata=meta),
+                ]
                 batch.append(bad[i % len(bad)])
             elif kind == "expired":
                 batch.append(sms_request(f"demo-{n}", phone, "too late", expires_at_ms=now_ms - 60_000, metadata=meta))
@@ -57,7 +73,7 @@ def build_batch(total: int, now_ms: int) -> list[dict[str, Any]]:
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return 0.0
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
 
 
 def run_demo(total: int) -> int:
@@ -77,8 +93,13 @@ def run_demo(total: int) -> int:
     create_topics(bootstrap, topics)
     settings = Settings(
         kafka={"bootstrap_servers": bootstrap, "topics": topics.model_dump(), "group_id": "vihat-demo"},
-        smpp={"port": simulator.port, "system_id": DEMO_SYSTEM_ID, "password": DEMO_PASSWORD, "binds": 4,
-              "rate_per_bind": 30},
+        smpp={
+            "port": simulator.port,
+            "system_id": DEMO_SYSTEM_ID,
+            "password": DEMO_PASSWORD,
+            "binds": 4,
+            "rate_per_bind": 30,
+        },
     )
     connector = ConnectorThread(settings).start()
     results = TopicReader(bootstrap, topics.submit_results, SchemaName.SUBMIT_RESULT)
@@ -86,8 +107,10 @@ def run_demo(total: int) -> int:
     try:
         batch = build_batch(total, int(time.time() * 1000))
         produce_requests(bootstrap, topics.send_requests, batch)
-        print(f"produced {len(batch)} requests to {topics.send_requests}; 4 binds x 30/s, waiting for results ...",
-              flush=True)
+        print(
+            f"produced {len(batch)} requests to {topics.send_requests}; 4 binds x 30/s, waiting for results ...",
+            flush=True,
+        )
         results.read_until(len(batch), timeout=180)
         expected_dlrs = sum(r["parts"] for r in results.records if r["status"] == "ACCEPTED")
         reports.read_until(expected_dlrs, timeout=120)
@@ -103,8 +126,12 @@ def run_demo(total: int) -> int:
     return 0 if ok else 1
 
 
-def print_summary(batch: list[dict[str, Any]], results: list[dict[str, Any]], reports: list[dict[str, Any]],
-                  simulator: SimulatorThread) -> bool:
+def print_summary(
+    batch: list[dict[str, Any]],
+    results: list[dict[str, Any]],
+    reports: list[dict[str, Any]],
+    simulator: SimulatorThread,
+) -> bool:
     by_status = Counter(r["status"] for r in results)
     by_kind: dict[str, Counter[str]] = {}
     for result in results:
@@ -113,7 +140,8 @@ def print_summary(batch: list[dict[str, Any]], results: list[dict[str, Any]], re
     latencies = [(r["completed_at"] - r["received_at"]).total_seconds() * 1000 for r in accepted]
     span_ms = (
         (max(r["completed_at"] for r in results) - min(r["received_at"] for r in results)).total_seconds() * 1000
-        if results else 0.0
+        if results
+        else 0.0
     )
     parts = sum(r["parts"] for r in accepted)
     print()
@@ -125,19 +153,27 @@ def print_summary(batch: list[dict[str, Any]], results: list[dict[str, Any]], re
     reasons = Counter((r["description"] or "")[:70] for r in results if r["status"] != "ACCEPTED")
     for reason, count in reasons.most_common(6):
         print(f"    {count:>4} x {reason}")
-    print(f"SMS parts sent           {parts}  (simulator saw {simulator.simulator.stats.submits}, "
-          f"throttled {simulator.simulator.stats.throttled}, UCS2 parts "
-          f"{simulator.simulator.stats.data_codings.get(8, 0)}, with UDH {simulator.simulator.stats.udh_parts})")
+    print(
+        f"SMS parts sent           {parts}  (simulator saw {simulator.simulator.stats.submits}, "
+        f"throttled {simulator.simulator.stats.throttled}, UCS2 parts "
+        f"{simulator.simulator.stats.data_codings.get(8, 0)}, with UDH {simulator.simulator.stats.udh_parts})"
+    )
     sim = simulator.simulator.stats
     print(f"simulator DLRs           sent {sim.dlrs_sent}, acknowledged {sim.dlrs_acked}, retried {sim.dlrs_retried}")
     dlr_status = Counter(r["status"] for r in reports)
     correlated = sum(1 for r in reports if r["request_id"])
-    print(f"delivery reports         {len(reports)} of {parts} parts, correlated {correlated}  "
-          + "  ".join(f"{k}={v}" for k, v in sorted(dlr_status.items())))
-    print(f"throughput               {len(results) / max(span_ms / 1000, 1e-3):.1f} results/s "
-          f"over {span_ms / 1000:.1f}s (rate limit 4 binds x 30 submit_sm/s)")
-    print(f"submit latency (ms)      p50={percentile(latencies, 50):.0f}  p99={percentile(latencies, 99):.0f}  "
-          "(consumed -> provider answered, includes queueing behind the rate limit)")
+    print(
+        f"delivery reports         {len(reports)} of {parts} parts, correlated {correlated}  "
+        + "  ".join(f"{k}={v}" for k, v in sorted(dlr_status.items()))
+    )
+    print(
+        f"throughput               {len(results) / max(span_ms / 1000, 1e-3):.1f} results/s "
+        f"over {span_ms / 1000:.1f}s (rate limit 4 binds x 30 submit_sm/s)"
+    )
+    print(
+        f"submit latency (ms)      p50={percentile(latencies, 50):.0f}  p99={percentile(latencies, 99):.0f}  "
+        "(consumed -> provider answered, includes queueing behind the rate limit)"
+    )
     print("=" * 72)
     complete = len(results) == len(batch) and len(reports) == parts
     if not complete:

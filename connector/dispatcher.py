@@ -36,6 +36,11 @@ log = logging.getLogger(__name__)
 _BATCH = 500
 
 
+def _position(message: Message) -> tuple[str, int, int]:
+    """(topic, partition, offset) of a consumed record; never None for a record without error."""
+    return message.topic() or "", message.partition() or 0, message.offset() or 0
+
+
 class _Outputs:
     """Counts the records one input produced; completes the input offset when all are acknowledged."""
 
@@ -144,7 +149,10 @@ class Dispatcher:
             return
         offsets = [TopicPartition(topic, partition, offset) for (topic, partition), offset in commits.items()]
         try:
-            self._consumer.commit(offsets=offsets, asynchronous=not synchronous)
+            if synchronous:
+                self._consumer.commit(offsets=offsets, asynchronous=False)
+            else:
+                self._consumer.commit(offsets=offsets, asynchronous=True)
         except Exception as exc:  # noqa: BLE001 - next commit carries the same positions
             log.warning("offset commit failed: %s", exc)
 
@@ -165,11 +173,11 @@ class Dispatcher:
     def _accept(self, message: Message) -> None:
         error = message.error()
         if error is not None:
-            if error.code() != KafkaError._PARTITION_EOF:  # noqa: SLF001 - librdkafka's constant
+            if error.code() != KafkaError._PARTITION_EOF:
                 log.warning("consumer error: %s", error)
             return
         self.consumed += 1
-        topic, partition, offset = message.topic(), message.partition(), message.offset()
+        topic, partition, offset = _position(message)
         self._offsets.track(topic, partition, offset)
         received_at = time.time()
         try:
@@ -184,8 +192,13 @@ class Dispatcher:
             return
         expires_at = request.get("expires_at")
         if expires_at is not None and expires_at.timestamp() <= received_at:
-            self._finish(message, request, ResultStatus.EXPIRED, received_at,
-                         description="expires_at passed before the request could be sent")
+            self._finish(
+                message,
+                request,
+                ResultStatus.EXPIRED,
+                received_at,
+                description="expires_at passed before the request could be sent",
+            )
             return
         task = asyncio.ensure_future(self._send(message, request, received_at))
         self._tasks.add(task)
@@ -196,15 +209,22 @@ class Dispatcher:
         sms = request.get("sms")
         if channel != "SMS" or sms is None or sms["route"] == "REST":
             route = sms["route"] if sms else "SMPP"
-            self._finish(message, request, ResultStatus.REJECTED, received_at,
-                         description=f"channel {channel} on route {route} is not available in this connector")
+            self._finish(
+                message,
+                request,
+                ResultStatus.REJECTED,
+                received_at,
+                description=f"channel {channel} on route {route} is not available in this connector",
+            )
             return
         try:
             validate_sms_content(sms["content"])
             sender = sms["sender"] or self.settings.smpp.default_sender
             validate_sender(sender)
             encoded = encode_text(
-                sms["content"], force_unicode=sms["unicode"], reference=self._pool.next_reference(),
+                sms["content"],
+                force_unicode=sms["unicode"],
+                reference=self._pool.next_reference(),
                 reference_bits=self.settings.smpp.concat_reference_bits,
             )
             if len(encoded.parts) > self._limits.max_sms_parts:
@@ -231,15 +251,31 @@ class Dispatcher:
         try:
             outcome = await self._pool.submit(encoded, request["phone"], sender, deadline, remember)
         except SubmitRejected as exc:
-            self._finish(message, request, ResultStatus.REJECTED, received_at, route="SMPP",
-                         provider_code=exc.status_name, description=str(exc))
+            self._finish(
+                message,
+                request,
+                ResultStatus.REJECTED,
+                received_at,
+                route="SMPP",
+                provider_code=exc.status_name,
+                description=str(exc),
+            )
             return
         except (SessionClosed, ConnectorError) as exc:
             self._finish(message, request, ResultStatus.FAILED, received_at, route="SMPP", description=str(exc))
             return
         ids = [normalize_message_id(raw, id_format) for raw in outcome.message_ids]
-        self._finish(message, request, ResultStatus.ACCEPTED, received_at, route="SMPP", provider_code="ESME_ROK",
-                     message_ids=ids, attempts=outcome.attempts, submitted_at=outcome.submitted_at)
+        self._finish(
+            message,
+            request,
+            ResultStatus.ACCEPTED,
+            received_at,
+            route="SMPP",
+            provider_code="ESME_ROK",
+            message_ids=ids,
+            attempts=outcome.attempts,
+            submitted_at=outcome.submitted_at,
+        )
 
     def _finish(
         self, message: Message, request: dict[str, Any], status: ResultStatus, received_at: float, **details: Any
@@ -248,11 +284,12 @@ class Dispatcher:
         result = submit_result(request, status, received_at=received_at, completed_at=completed_at, **details)
         self.results[status.value] += 1
         ids: list[str] = result["provider_message_ids"]
-        topic, partition, offset = message.topic(), message.partition(), message.offset()
+        topic, partition, offset = _position(message)
         outputs = _Outputs(1 + len(ids), lambda: self._offsets.complete(topic, partition, offset))
         key = request["request_id"]
-        self._producer.produce_reliably(self._topics.submit_results, key, self._result_serde.encode(result),
-                                        outputs.acked)
+        self._producer.produce_reliably(
+            self._topics.submit_results, key, self._result_serde.encode(result), outputs.acked
+        )
         submitted = millis(details.get("submitted_at") or completed_at)
         for number, message_id in enumerate(ids, 1):
             entry = {
@@ -264,14 +301,17 @@ class Dispatcher:
                 "submitted_at": submitted,
                 "metadata": request.get("metadata") or {},
             }
-            self._producer.produce_reliably(self._topics.message_index, message_id,
-                                            self._index_serde.encode(entry), outputs.acked)
+            self._producer.produce_reliably(
+                self._topics.message_index, message_id, self._index_serde.encode(entry), outputs.acked
+            )
 
     def _dead_letter(self, message: Message, error: SerdeError) -> None:
         self.dead_letters += 1
-        topic, partition, offset = message.topic(), message.partition(), message.offset()
+        topic, partition, offset = _position(message)
         self._producer.produce_reliably(
-            self._topics.dead_letter, message.key(), message.value() or b"",
+            self._topics.dead_letter,
+            message.key(),
+            message.value() or b"",
             lambda: self._offsets.complete(topic, partition, offset),
             headers=error_headers(message, "VALUE_CONVERTER", error),
         )

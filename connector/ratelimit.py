@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -23,7 +24,7 @@ class RateLimit:
 
 
 class TokenBucket:
-    def __init__(self, limit: RateLimit, clock: type[time.monotonic] | None = None) -> None:
+    def __init__(self, limit: RateLimit, clock: Callable[[], float] | None = None) -> None:
         self.limit = limit
         self._clock = clock or time.monotonic
         self._tokens = limit.burst

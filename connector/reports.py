@@ -9,8 +9,6 @@ import time
 from collections import Counter
 from datetime import timedelta
 
-from confluent_kafka import KafkaError
-
 from connector.config import Settings
 from connector.correlation import LocalIndex
 from connector.kafka.producer import AsyncProducer
@@ -59,11 +57,17 @@ class DeliverHandler:
         except ReceiptError as exc:
             self.unparseable += 1
             # Acknowledge: a receipt we cannot parse will not parse on retry either. Keep the bytes.
-            futures = [self._producer.produce_and_wait(
-                self._topics.dead_letter, None, bytes(pdu.short_message or b""),
-                headers=[("__connect.errors.stage", b"SMPP_DLR"),
-                         ("__connect.errors.exception.message", str(exc).encode())],
-            )]
+            futures = [
+                self._producer.produce_and_wait(
+                    self._topics.dead_letter,
+                    None,
+                    bytes(pdu.short_message or b""),
+                    headers=[
+                        ("__connect.errors.stage", b"SMPP_DLR"),
+                        ("__connect.errors.exception.message", str(exc).encode()),
+                    ],
+                )
+            ]
             return await self._acknowledged(futures)
         status = receipt.status
         entry = self._index.lookup(receipt.message_id, final=status in FINAL_STATUSES)
@@ -108,14 +112,12 @@ class DeliverHandler:
             "received_at": millis(received),
         }
         value = self._reply_serde.encode(reply)
-        return await self._acknowledged(
-            [self._producer.produce_and_wait(self._topics.inbound_replies, phone, value)]
-        )
+        return await self._acknowledged([self._producer.produce_and_wait(self._topics.inbound_replies, phone, value)])
 
     async def _acknowledged(self, futures: list[asyncio.Future[None]]) -> int:
         try:
             await asyncio.wait_for(asyncio.gather(*futures), self._timeout)
-        except (asyncio.TimeoutError, RuntimeError, KafkaError) as exc:
+        except (TimeoutError, RuntimeError) as exc:
             self.kafka_failures += 1
             log.warning("report not acknowledged by Kafka (%s); asking the SMSC to retry", exc)
             return ESME_RX_T_APPN

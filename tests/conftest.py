@@ -67,10 +67,18 @@ def connector_factory(kafka_bootstrap: str, topics: Topics) -> Iterator[Callable
 
     def make(smsc_port: int, smpp: dict[str, Any] | None = None, **sections: Any) -> ConnectorThread:
         settings = Settings(
-            kafka={"bootstrap_servers": kafka_bootstrap, "topics": topics.model_dump(),
-                   "group_id": f"g-{uuid.uuid4().hex[:8]}"},
-            smpp={"port": smsc_port, "system_id": DEMO_SYSTEM_ID, "password": DEMO_PASSWORD,
-                  "reconnect_base": 0.1, **(smpp or {})},
+            kafka={
+                "bootstrap_servers": kafka_bootstrap,
+                "topics": topics.model_dump(),
+                "group_id": f"g-{uuid.uuid4().hex[:8]}",
+            },
+            smpp={
+                "port": smsc_port,
+                "system_id": DEMO_SYSTEM_ID,
+                "password": DEMO_PASSWORD,
+                "reconnect_base": 0.1,
+                **(smpp or {}),
+            },
             **sections,
         )
         thread = ConnectorThread(settings).start()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 
 from connector.ratelimit import RateLimit, TokenBucket
@@ -54,7 +55,7 @@ def test_async_sends_are_spaced_so_no_second_exceeds_the_rate() -> None:
         return times
 
     times = sorted(asyncio.run(scenario()))
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert min(gaps) >= 1 / rate - 1e-6
     windows = [sum(1 for t in times if start <= t < start + 1.0) for start in times]
     assert max(windows) <= rate

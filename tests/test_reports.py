@@ -21,10 +21,18 @@ def test_report_not_acknowledged_by_kafka_asks_the_smsc_to_retry() -> None:
         producer = AsyncProducer(f"127.0.0.1:{free_port()}", {"log_level": "0"})
         await producer.start()
         settings = Settings(kafka={"delivery_timeout": 0.5})
-        handler = DeliverHandler(settings, producer, SingleObjectSerde(SchemaName.DELIVERY_REPORT),
-                                 SingleObjectSerde(SchemaName.INBOUND_REPLY), LocalIndex(1000))
-        pdu = codec.decode(codec.encode("deliver_sm", 1, esm_class=0x04, source_addr="84968501615",
-                                        short_message=b"id:abc stat:DELIVRD err:000"))
+        handler = DeliverHandler(
+            settings,
+            producer,
+            SingleObjectSerde(SchemaName.DELIVERY_REPORT),
+            SingleObjectSerde(SchemaName.INBOUND_REPLY),
+            LocalIndex(1000),
+        )
+        pdu = codec.decode(
+            codec.encode(
+                "deliver_sm", 1, esm_class=0x04, source_addr="84968501615", short_message=b"id:abc stat:DELIVRD err:000"
+            )
+        )
         status = await handler(pdu)
         await producer.close(timeout=0.1)
         return status, handler.kafka_failures

@@ -37,10 +37,10 @@ def test_good_senders(sender: str) -> None:
 
 @pytest.mark.parametrize("sender", ["", "TwelveChars!", "ABCDEFGHIJKL", "1234567890123456", "Tên"])
 def test_bad_senders(sender: str) -> None:
-    with pytest.raises(ValidationError, match="sms.sender"):
+    with pytest.raises(ValidationError, match=r"sms\.sender"):
         validate_sender(sender)
 
 
 def test_empty_content() -> None:
-    with pytest.raises(ValidationError, match="sms.content"):
+    with pytest.raises(ValidationError, match=r"sms\.content"):
         validate_sms_content("")

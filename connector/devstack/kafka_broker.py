@@ -71,8 +71,14 @@ def fetch_jars(cache_dir: Path | None = None) -> Path:
     print(f"fetching Apache Kafka {KAFKA_VERSION} jars with Maven into {libs} ...", file=sys.stderr)
     subprocess.run(
         [
-            "mvn", "-q", "-B", "-f", str(cache / "pom.xml"),
-            "dependency:copy-dependencies", f"-DoutputDirectory={libs}", "-DincludeScope=runtime",
+            "mvn",
+            "-q",
+            "-B",
+            "-f",
+            str(cache / "pom.xml"),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={libs}",
+            "-DincludeScope=runtime",
         ],
         check=True,
     )
@@ -110,18 +116,33 @@ class LocalKafka:
         if not (self.data_dir / "logs" / "meta.properties").exists():
             cluster_id = subprocess.run(
                 ["java", "-cp", classpath, "kafka.tools.StorageTool", "random-uuid"],
-                check=True, capture_output=True, text=True,
+                check=True,
+                capture_output=True,
+                text=True,
             ).stdout.strip()
             subprocess.run(
-                ["java", *java_log, "-cp", classpath, "kafka.tools.StorageTool", "format",
-                 "-t", cluster_id, "-c", str(properties), "--standalone"],
-                check=True, capture_output=True,
+                [
+                    "java",
+                    *java_log,
+                    "-cp",
+                    classpath,
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "-t",
+                    cluster_id,
+                    "-c",
+                    str(properties),
+                    "--standalone",
+                ],
+                check=True,
+                capture_output=True,
             )
         with open(self.data_dir / "broker.out", "ab") as out:  # the child keeps its own copy
             self._process = subprocess.Popen(
-                ["java", f"-Xmx{self.heap}", "-Xms128m", *java_log, "-cp", classpath, "kafka.Kafka",
-                 str(properties)],
-                stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                ["java", f"-Xmx{self.heap}", "-Xms128m", *java_log, "-cp", classpath, "kafka.Kafka", str(properties)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         self.wait_ready(timeout)
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from confluent_kafka import Consumer, Producer
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from connector.app import Connector
 from connector.config import Settings, Topics
@@ -36,8 +36,15 @@ def prefixed_topics(prefix: str) -> Topics:
 
 
 def sms_request(
-    request_id: str, phone: str, content: str, *, unicode: bool | None = None, sender: str | None = "VIHAT",
-    expires_at_ms: int | None = None, metadata: dict[str, str] | None = None, route: str = "AUTO",
+    request_id: str,
+    phone: str,
+    content: str,
+    *,
+    unicode: bool | None = None,
+    sender: str | None = "VIHAT",
+    expires_at_ms: int | None = None,
+    metadata: dict[str, str] | None = None,
+    route: str = "AUTO",
 ) -> dict[str, Any]:
     return {
         "request_id": request_id,
@@ -75,10 +82,14 @@ class TopicReader:
 
     def __init__(self, bootstrap: str, topic: str, schema: SchemaName | None) -> None:
         self._serde = SingleObjectSerde(schema) if schema is not None else None
-        self._consumer = Consumer({
-            "bootstrap.servers": bootstrap, "group.id": f"reader-{topic}-{time.monotonic_ns()}",
-            "auto.offset.reset": "earliest", "enable.auto.commit": "false",
-        })
+        self._consumer = Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": f"reader-{topic}-{time.monotonic_ns()}",
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": "false",
+            }
+        )
         self._consumer.subscribe([topic])
         self.records: list[dict[str, Any]] = []
         self.raw: list[Any] = []
@@ -91,7 +102,7 @@ class TopicReader:
                     continue
                 self.raw.append(message)
                 if self._serde is not None:
-                    self.records.append(self._serde.decode(message.value()))
+                    self.records.append(self._serde.decode(message.value() or b""))
         return self.records
 
     def close(self) -> None:

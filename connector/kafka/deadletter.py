@@ -19,4 +19,4 @@ def error_headers(message: Message, stage: str, error: BaseException) -> Headers
         ("__connect.errors.exception.class.name", type(error).__name__.encode()),
         ("__connect.errors.exception.message", str(error)[:1000].encode()),
     ]
-    return headers + list(message.headers() or [])
+    return headers + list(message.headers() or [])  # type: ignore[arg-type]  # list form from librdkafka

@@ -12,7 +12,7 @@ from confluent_kafka import KafkaError, Message, Producer
 
 log = logging.getLogger(__name__)
 
-Headers = list[tuple[str, bytes]]
+Headers = list[tuple[str, str | bytes | None]]
 AckCallback = Callable[[KafkaError | None], None]
 
 DEFAULTS = {
@@ -59,7 +59,11 @@ class AsyncProducer:
                 self._producer.poll(0.05)
 
     def produce_reliably(
-        self, topic: str, key: bytes | str | None, value: bytes, on_done: Callable[[], None],
+        self,
+        topic: str,
+        key: bytes | str | None,
+        value: bytes,
+        on_done: Callable[[], None],
         headers: Headers | None = None,
     ) -> None:
         """Produce and retry on delivery failure until acknowledged: nothing is dropped."""
@@ -69,9 +73,7 @@ class AsyncProducer:
                 on_done()
                 return
             log.warning("delivery to %s failed (%s); producing again", topic, error)
-            asyncio.get_running_loop().call_later(
-                1.0, self.produce_reliably, topic, key, value, on_done, headers
-            )
+            asyncio.get_running_loop().call_later(1.0, self.produce_reliably, topic, key, value, on_done, headers)
 
         self.produce(topic, key, value, acked, headers)
 

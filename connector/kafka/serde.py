@@ -61,9 +61,11 @@ class SingleObjectSerde:
         if data[2:10] != self._header[2:]:
             raise SerdeError(f"unknown schema fingerprint {data[2:10].hex()}")
         try:
-            record: Record = fastavro.schemaless_reader(io.BytesIO(data[10:]), self._schema, None)
-        except Exception as exc:  # noqa: BLE001 - fastavro raises many types for bad bytes
+            record = fastavro.schemaless_reader(io.BytesIO(data[10:]), self._schema, None)
+        except Exception as exc:
             raise SerdeError(f"invalid Avro body: {exc!r}") from exc
+        if not isinstance(record, dict):
+            raise SerdeError("Avro body is not a record")
         return record
 
 
@@ -85,7 +87,7 @@ class ConfluentSerde:
     def decode(self, data: bytes) -> Record:
         try:
             record: Record = self._deserializer(data, self._context)
-        except Exception as exc:  # noqa: BLE001 - registry and Avro errors alike mean "undecodable"
+        except Exception as exc:
             raise SerdeError(f"cannot decode Confluent-framed Avro: {exc!r}") from exc
         return record
 

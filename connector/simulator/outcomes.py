@@ -32,10 +32,7 @@ class OutcomePicker:
         self._random = random.Random(self.seed)
 
     def pick(self, destination: str) -> str:
-        if self.by_destination:
-            point = (zlib.crc32(destination.encode()) % 10_000) / 10_000
-        else:
-            point = self._random.random()
+        point = (zlib.crc32(destination.encode()) % 10_000) / 10_000 if self.by_destination else self._random.random()
         for bound, status in self._cumulative:
             if point < bound:
                 return status

@@ -7,13 +7,14 @@ after a delay, retried until acknowledged (seed: "SMPP - Connection").
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 import random
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from connector.ratelimit import RateLimit, TokenBucket
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 _RESPONSE_BIT = 0x80000000
 _ESME_RINVBNDSTS = 0x00000004
 DEMO_SYSTEM_ID = "vhdemo"
-DEMO_PASSWORD = "demopass"  # noqa: S105 - the simulator's public demo account
+DEMO_PASSWORD = "demopass"
 _MESSAGE_STATE = {"DELIVRD": 2, "EXPIRED": 3, "UNDELIV": 5, "UNKNOWN": 7, "REJECTD": 8}
 
 
@@ -278,13 +279,28 @@ class SmscSimulator:
         source = codec.as_text(pdu.source_addr)
         if self.settings.keep_messages:
             self.stats.messages.append(
-                ReceivedPart(stats.bind_id, destination, source, pdu.data_coding, has_udh, part.reference,
-                             part.total, part.number, part.text, message_id)
+                ReceivedPart(
+                    stats.bind_id,
+                    destination,
+                    source,
+                    pdu.data_coding,
+                    has_udh,
+                    part.reference,
+                    part.total,
+                    part.number,
+                    part.text,
+                    message_id,
+                )
             )
         if pdu.registered_delivery & 0x03:
             receipt = _Receipt(
-                stats.system_id, message_id, destination, source, self.settings.outcomes.pick(destination),
-                datetime.now(timezone.utc), part.text,
+                stats.system_id,
+                message_id,
+                destination,
+                source,
+                self.settings.outcomes.pick(destination),
+                datetime.now(UTC),
+                part.text,
             )
             asyncio.get_running_loop().call_later(self.settings.dlr_delay, self._enqueue, receipt)
 
@@ -319,7 +335,7 @@ class SmscSimulator:
             sequence = next(connection.sequence)
             future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
             connection.pending[sequence] = (future, receipt)
-            done = datetime.now(timezone.utc)
+            done = datetime.now(UTC)
             connection.write(
                 "deliver_sm",
                 sequence,
@@ -332,14 +348,18 @@ class SmscSimulator:
                 esm_class=0x04,
                 data_coding=0,
                 short_message=format_receipt(
-                    receipt.message_id, receipt.raw_status, ERROR_CODES[receipt.raw_status],
-                    receipt.submitted, done, receipt.text,
+                    receipt.message_id,
+                    receipt.raw_status,
+                    ERROR_CODES[receipt.raw_status],
+                    receipt.submitted,
+                    done,
+                    receipt.text,
                 ).encode("ascii", errors="replace"),
                 receipted_message_id=receipt.message_id,
                 message_state=_MESSAGE_STATE[receipt.raw_status],
             )
             self.stats.dlrs_sent += 1
-            future.add_done_callback(lambda f, c=connection, r=receipt: self._receipt_answered(f, c, r))
+            future.add_done_callback(functools.partial(self._receipt_answered, connection=connection, receipt=receipt))
             asyncio.get_running_loop().call_later(10.0, self._expire_receipt, connection, sequence)
 
     def _receipt_answered(self, future: asyncio.Future[int], connection: _Connection, receipt: _Receipt) -> None:

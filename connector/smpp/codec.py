@@ -11,12 +11,11 @@ import struct
 from typing import Any
 
 from smpplib import smpp
-from smpplib.command import Command
 
 HEADER = struct.Struct(">LLLL")
 MAX_PDU_LENGTH = 64 * 1024
 
-Pdu = Command
+Pdu = Any  # smpplib PDU objects carry their fields as attributes, untyped
 
 
 class _NoSequence:

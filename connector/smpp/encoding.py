@@ -17,8 +17,18 @@ _BASIC = (
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
-_EXTENSION = {"\f": 0x0A, "^": 0x14, "{": 0x28, "}": 0x29, "\\": 0x2F, "[": 0x3C, "~": 0x3D, "]": 0x3E,
-              "|": 0x40, "€": 0x65}
+_EXTENSION = {
+    "\f": 0x0A,
+    "^": 0x14,
+    "{": 0x28,
+    "}": 0x29,
+    "\\": 0x2F,
+    "[": 0x3C,
+    "~": 0x3D,
+    "]": 0x3E,
+    "|": 0x40,
+    "€": 0x65,
+}
 _ESC = 0x1B
 
 GSM_SEPTETS: dict[str, bytes] = {char: bytes([code]) for code, char in enumerate(_BASIC) if code != _ESC}
@@ -117,9 +127,7 @@ def udh(reference: int, total: int, number: int, reference_bits: int) -> bytes:
     return bytes([0x05, 0x00, 0x03, reference & 0xFF, total, number])
 
 
-def encode_text(
-    text: str, *, force_unicode: bool | None, reference: int, reference_bits: int = 8
-) -> EncodedMessage:
+def encode_text(text: str, *, force_unicode: bool | None, reference: int, reference_bits: int = 8) -> EncodedMessage:
     """Encode and split `text`; `reference` identifies the concatenated message at the handset."""
     if reference_bits not in (8, 16):
         raise ValueError("reference_bits must be 8 or 16")

@@ -17,6 +17,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from connector.errors import BindError, SessionClosed, SubmitRejected
 from connector.ratelimit import RateLimit, TokenBucket
@@ -52,9 +53,9 @@ class PoolSettings:
     binds: int = 4
     bind_type: BindType = BindType.TRANSCEIVER
     receiver_binds: int = 0
-    rate: RateLimit = RateLimit(30.0, 1.0)
+    rate: RateLimit = RateLimit(30.0, 1.0)  # noqa: RUF009 - frozen value object, safe to share
     window: int = 10
-    timeouts: Timeouts = Timeouts()
+    timeouts: Timeouts = Timeouts()  # noqa: RUF009 - frozen value object, safe to share
     reconnect: RetryPolicy = RetryPolicy()
     throttle_pause: float = 1.0
     source_ton: int | None = None
@@ -115,7 +116,7 @@ class BindPool:
         try:
             await asyncio.wait_for(self._available.wait(), timeout)
             return True
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
 
     async def close(self) -> None:
@@ -213,7 +214,7 @@ class BindPool:
         source_ton = settings.source_ton
         if source_ton is None:
             source_ton = 1 if (source or "").isdigit() else 5  # international number vs alphanumeric
-        fields = {
+        fields: dict[str, Any] = {
             "source_addr_ton": source_ton,
             "source_addr_npi": 0 if source_ton == 5 else 1,
             "source_addr": source or "",
@@ -262,4 +263,3 @@ class BindPool:
                     continue
                 raise SubmitRejected(status)
         return outcome
-

@@ -40,7 +40,14 @@ RAW_STATUS_MAP: dict[str, ReportStatus] = {
 
 # SMPP 3.4 section 5.2.28 message_state values, as the raw status names they stand for.
 MESSAGE_STATE_NAMES: dict[int, str] = {
-    1: "ENROUTE", 2: "DELIVRD", 3: "EXPIRED", 4: "DELETED", 5: "UNDELIV", 6: "ACCEPTD", 7: "UNKNOWN", 8: "REJECTD",
+    1: "ENROUTE",
+    2: "DELIVRD",
+    3: "EXPIRED",
+    4: "DELETED",
+    5: "UNDELIV",
+    6: "ACCEPTD",
+    7: "UNKNOWN",
+    8: "REJECTD",
 }
 FINAL_STATUSES = frozenset(
     {ReportStatus.DELIVERED, ReportStatus.UNDELIVERED, ReportStatus.REJECTED, ReportStatus.EXPIRED}

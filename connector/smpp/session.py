@@ -8,6 +8,7 @@ is not used: it is blocking, not thread-safe and has no window.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import logging
 import time
@@ -110,7 +111,7 @@ class SmppSession(asyncio.Protocol):
             await asyncio.wait_for(
                 loop.create_connection(lambda: session, endpoint.host, endpoint.port), timeouts.connect
             )
-        except (OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, OSError) as exc:
             raise BindError(f"{name}: cannot connect to {endpoint.host}:{endpoint.port}: {exc!r}") from exc
         try:
             response = await session.request(
@@ -126,9 +127,7 @@ class SmppSession(asyncio.Protocol):
             raise BindError(f"{name}: network failure during bind: {exc}") from exc
         if response.status != ESME_ROK:
             session.abort("bind refused")
-            raise BindError(
-                f"{name}: bind refused with {status_name(response.status)}", command_status=response.status
-            )
+            raise BindError(f"{name}: bind refused with {status_name(response.status)}", command_status=response.status)
         session._start_keepalive()
         return session
 
@@ -148,10 +147,8 @@ class SmppSession(asyncio.Protocol):
     async def unbind(self) -> None:
         if not self.is_open:
             return
-        try:
+        with contextlib.suppress(SessionClosed):
             await self.request("unbind", timeout=self.timeouts.unbind)
-        except SessionClosed:
-            pass
         self.abort("unbound")
 
     def abort(self, reason: str) -> None:
@@ -224,7 +221,7 @@ class SmppSession(asyncio.Protocol):
             self._dispatch(frame)
 
     def _dispatch(self, frame: bytes) -> None:
-        command_id, status, sequence = codec.HEADER.unpack_from(frame)[1:]
+        command_id, _status, sequence = codec.HEADER.unpack_from(frame)[1:]
         if command_id & _RESPONSE_BIT:
             entry = self._pending.pop(sequence, None)
             if entry is None:
@@ -264,7 +261,7 @@ class SmppSession(asyncio.Protocol):
         if self._on_deliver is not None:
             try:
                 status = await self._on_deliver(pdu)
-            except Exception:  # noqa: BLE001 - the SMSC will retry; the session stays up
+            except Exception:
                 log.exception("%s: deliver_sm handler failed", self.name)
         self._write("deliver_sm_resp", sequence, status)
 

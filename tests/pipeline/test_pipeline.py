@@ -35,7 +35,7 @@ def committed_equals_end(bootstrap: str, group: str, topic: str) -> bool:
         partitions = [TopicPartition(topic, p) for p in range(4)]
         committed = consumer.committed(partitions, timeout=10)
         for tp in committed:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, tp.partition), timeout=10)
+            _low, high = consumer.get_watermark_offsets(TopicPartition(topic, tp.partition), timeout=10)
             if high > 0 and tp.offset != high:
                 return False
         return True
@@ -44,7 +44,9 @@ def committed_equals_end(bootstrap: str, group: str, topic: str) -> bool:
 
 
 def test_mixed_batch_gets_one_result_each_and_every_dlr(
-    kafka_bootstrap: str, topics: Topics, simulator_factory: Callable[..., SimulatorThread],
+    kafka_bootstrap: str,
+    topics: Topics,
+    simulator_factory: Callable[..., SimulatorThread],
     connector_factory: Callable[..., ConnectorThread],
 ) -> None:
     simulator = simulator_factory(throttle_rate=0)
@@ -61,8 +63,12 @@ def test_mixed_batch_gets_one_result_each_and_every_dlr(
         sms_request("too-long", "84968501615", "x" * 153 * 11),
         sms_request("expired", "84968501615", "late", expires_at_ms=now_ms - 1000),
         sms_request("refused", "99912345678", "the simulator refuses 999 numbers"),
-        {**sms_request("viber", "84968501615", "x"), "channel": "VIBER", "sms": None,
-         "viber": {"sender": "Shop", "text": "hi", "image_url": None, "button": None}},
+        {
+            **sms_request("viber", "84968501615", "x"),
+            "channel": "VIBER",
+            "sms": None,
+            "viber": {"sender": "Shop", "text": "hi", "image_url": None, "button": None},
+        },
         b"\x00not avro at all",
     ]
     produce_requests(kafka_bootstrap, topics.send_requests, requests)
@@ -75,9 +81,17 @@ def test_mixed_batch_gets_one_result_each_and_every_dlr(
     dead.read_until(1, timeout=30)
 
     assert {k: v["status"] for k, v in got.items()} == {
-        "short": "ACCEPTED", "long-gsm": "ACCEPTED", "vietnamese": "ACCEPTED", "long-ucs2": "ACCEPTED",
-        "bad-phone": "REJECTED", "empty": "REJECTED", "bad-sender": "REJECTED", "too-long": "REJECTED",
-        "expired": "EXPIRED", "refused": "REJECTED", "viber": "REJECTED",
+        "short": "ACCEPTED",
+        "long-gsm": "ACCEPTED",
+        "vietnamese": "ACCEPTED",
+        "long-ucs2": "ACCEPTED",
+        "bad-phone": "REJECTED",
+        "empty": "REJECTED",
+        "bad-sender": "REJECTED",
+        "too-long": "REJECTED",
+        "expired": "EXPIRED",
+        "refused": "REJECTED",
+        "viber": "REJECTED",
     }
     assert "phone" in got["bad-phone"]["description"]
     assert "sms.content" in got["empty"]["description"]
@@ -123,14 +137,19 @@ def test_mixed_batch_gets_one_result_each_and_every_dlr(
 
 
 def test_per_bind_rate_never_exceeded_and_no_throttles(
-    kafka_bootstrap: str, topics: Topics, simulator_factory: Callable[..., SimulatorThread],
+    kafka_bootstrap: str,
+    topics: Topics,
+    simulator_factory: Callable[..., SimulatorThread],
     connector_factory: Callable[..., ConnectorThread],
 ) -> None:
     rate, binds, count = 30, 2, 150
     simulator = simulator_factory(throttle_rate=rate, throttle_burst=3)
     connector_factory(simulator.port, smpp={"rate_per_bind": rate, "binds": binds})
-    produce_requests(kafka_bootstrap, topics.send_requests,
-                     [sms_request(f"r{i}", "84968501615", f"message {i}") for i in range(count)])
+    produce_requests(
+        kafka_bootstrap,
+        topics.send_requests,
+        [sms_request(f"r{i}", "84968501615", f"message {i}") for i in range(count)],
+    )
     results = TopicReader(kafka_bootstrap, topics.submit_results, SchemaName.SUBMIT_RESULT)
     got = by_request_id(results.read_until(count, timeout=60))
     results.close()
@@ -146,13 +165,16 @@ def test_per_bind_rate_never_exceeded_and_no_throttles(
 
 
 def test_throttle_storm_is_retried_not_failed(
-    kafka_bootstrap: str, topics: Topics, simulator_factory: Callable[..., SimulatorThread],
+    kafka_bootstrap: str,
+    topics: Topics,
+    simulator_factory: Callable[..., SimulatorThread],
     connector_factory: Callable[..., ConnectorThread],
 ) -> None:
     simulator = simulator_factory(throttle_rate=10, throttle_burst=1)
     connector_factory(simulator.port, smpp={"rate_per_bind": 100, "binds": 1, "throttle_pause": 0.2})
-    produce_requests(kafka_bootstrap, topics.send_requests,
-                     [sms_request(f"t{i}", "84968501615", f"message {i}") for i in range(40)])
+    produce_requests(
+        kafka_bootstrap, topics.send_requests, [sms_request(f"t{i}", "84968501615", f"message {i}") for i in range(40)]
+    )
     results = TopicReader(kafka_bootstrap, topics.submit_results, SchemaName.SUBMIT_RESULT)
     got = by_request_id(results.read_until(40, timeout=60))
     results.close()
@@ -162,14 +184,19 @@ def test_throttle_storm_is_retried_not_failed(
 
 
 def test_binds_dropped_by_the_smsc_reconnect_and_nothing_is_lost(
-    kafka_bootstrap: str, topics: Topics, simulator_factory: Callable[..., SimulatorThread],
+    kafka_bootstrap: str,
+    topics: Topics,
+    simulator_factory: Callable[..., SimulatorThread],
     connector_factory: Callable[..., ConnectorThread],
 ) -> None:
     count = 300
     simulator = simulator_factory(throttle_rate=0)
     connector = connector_factory(simulator.port, smpp={"rate_per_bind": 100, "binds": 2})
-    produce_requests(kafka_bootstrap, topics.send_requests,
-                     [sms_request(f"k{i}", "84968501615", f"message {i}") for i in range(count)])
+    produce_requests(
+        kafka_bootstrap,
+        topics.send_requests,
+        [sms_request(f"k{i}", "84968501615", f"message {i}") for i in range(count)],
+    )
     results = TopicReader(kafka_bootstrap, topics.submit_results, SchemaName.SUBMIT_RESULT)
     results.read_until(40, timeout=30)
     dropped = simulator.call(simulator.simulator.drop_all_binds)
