@@ -141,15 +141,12 @@ class _Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
-        while len(self.buffer) >= 16:
-            length = int.from_bytes(self.buffer[0:4], "big")
-            if length < 16 or length > codec.MAX_PDU_LENGTH:
-                self.close()
-                return
-            if len(self.buffer) < length:
-                return
-            frame = bytes(self.buffer[:length])
-            del self.buffer[:length]
+        try:
+            frames = codec.take_frames(self.buffer)
+        except codec.FramingError:
+            self.close()
+            return
+        for frame in frames:
             self.handle(frame)
 
     def handle(self, frame: bytes) -> None:

@@ -43,6 +43,24 @@ def decode(data: bytes) -> Pdu:
     return pdu
 
 
+class FramingError(ValueError):
+    """A command_length no SMPP peer would send: the stream cannot be resynchronised."""
+
+
+def take_frames(buffer: bytearray) -> list[bytes]:
+    """Remove and return every complete PDU at the front of `buffer` (a TCP stream reassembler)."""
+    frames = []
+    while len(buffer) >= 16:
+        length = int.from_bytes(buffer[0:4], "big")
+        if length < 16 or length > MAX_PDU_LENGTH:
+            raise FramingError(f"invalid PDU length {length}")
+        if len(buffer) < length:
+            break
+        frames.append(bytes(buffer[:length]))
+        del buffer[:length]
+    return frames
+
+
 def as_text(value: bytes | str | None) -> str:
     if value is None:
         return ""

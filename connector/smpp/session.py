@@ -207,17 +207,13 @@ class SmppSession(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self._last_received = time.monotonic()
-        buffer = self._buffer
-        buffer += data
-        while len(buffer) >= 16:
-            length = int.from_bytes(buffer[0:4], "big")
-            if length < 16 or length > codec.MAX_PDU_LENGTH:
-                self.abort(f"invalid PDU length {length}")
-                return
-            if len(buffer) < length:
-                break
-            frame = bytes(buffer[:length])
-            del buffer[:length]
+        self._buffer += data
+        try:
+            frames = codec.take_frames(self._buffer)
+        except codec.FramingError as exc:
+            self.abort(str(exc))
+            return
+        for frame in frames:
             self._dispatch(frame)
 
     def _dispatch(self, frame: bytes) -> None:

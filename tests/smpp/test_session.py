@@ -72,3 +72,17 @@ def test_dropped_connection_fails_pending_and_enquire_link_keeps_alive(
 
     reason, refused = asyncio.run(scenario())
     assert "connection" in reason and refused == 1
+
+
+def test_frames_are_reassembled_across_reads_and_bad_lengths_refused() -> None:
+    from connector.smpp import codec
+
+    stream = codec.encode("enquire_link", 1) + codec.encode("submit_sm_resp", 2, message_id="abc")
+    buffer = bytearray()
+    seen: list[bytes] = []
+    for byte in stream:  # one byte per read, the worst a TCP stream can do
+        buffer.append(byte)
+        seen += codec.take_frames(buffer)
+    assert seen == [stream[:16], stream[16:]] and not buffer
+    with pytest.raises(codec.FramingError):
+        codec.take_frames(bytearray(b"\x00\x00\x00\x05" + b"\x00" * 12))
