@@ -39,11 +39,11 @@ class TokenBucket:
 
     def try_acquire(self, tokens: float = 1.0) -> float:
         """Take tokens if available and return 0, else return the seconds until they would be."""
+        now = self._clock()
+        if now < self._paused_until:  # a pause applies to unlimited buckets too
+            return self._paused_until - now
         if self.limit.unlimited:
             return 0.0
-        now = self._clock()
-        if now < self._paused_until:
-            return self._paused_until - now
         self._refill(now)
         if self._tokens >= tokens - 1e-9:  # float refill can land a hair below a whole token
             self._tokens -= tokens
@@ -51,11 +51,8 @@ class TokenBucket:
         return (tokens - self._tokens) / self.limit.rate
 
     async def acquire(self, tokens: float = 1.0) -> None:
-        if self.limit.unlimited and self._paused_until == 0.0:
-            return
-        delay = self.try_acquire(tokens) if not self._lock.locked() else 1.0
-        if delay == 0.0:
-            return
+        if not self._lock.locked() and self.try_acquire(tokens) == 0.0:
+            return  # fast path: nobody queued and a token is here
         async with self._lock:
             while (delay := self.try_acquire(tokens)) > 0:
                 self.waited_seconds += delay

@@ -17,7 +17,7 @@ class FakeClock:
 
 def test_burst_then_rate() -> None:
     clock = FakeClock()
-    bucket = TokenBucket(RateLimit(10, burst=3), clock=clock)  # type: ignore[arg-type]
+    bucket = TokenBucket(RateLimit(10, burst=3), clock=clock)
     assert [bucket.try_acquire() for _ in range(3)] == [0.0, 0.0, 0.0]
     assert abs(bucket.try_acquire() - 0.1) < 1e-9
     clock.now += 0.1
@@ -26,7 +26,7 @@ def test_burst_then_rate() -> None:
 
 def test_pause_empties_the_bucket() -> None:
     clock = FakeClock()
-    bucket = TokenBucket(RateLimit(10, burst=5), clock=clock)  # type: ignore[arg-type]
+    bucket = TokenBucket(RateLimit(10, burst=5), clock=clock)
     bucket.pause(2.0)
     assert abs(bucket.try_acquire() - 2.0) < 1e-9
     clock.now += 2.0
@@ -35,9 +35,14 @@ def test_pause_empties_the_bucket() -> None:
     assert bucket.try_acquire() == 0.0
 
 
-def test_unlimited_never_waits() -> None:
-    bucket = TokenBucket(RateLimit(0))
+def test_unlimited_never_waits_unless_paused() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(RateLimit(0), clock=clock)
     assert all(bucket.try_acquire() == 0.0 for _ in range(1000))
+    bucket.pause(1.0)  # the SMSC throttled an unlimited bind: it must still rest
+    assert bucket.try_acquire() == 1.0
+    clock.now += 1.0
+    assert bucket.try_acquire() == 0.0
 
 
 def test_async_sends_are_spaced_so_no_second_exceeds_the_rate() -> None:

@@ -146,10 +146,6 @@ def encode_text(text: str, *, force_unicode: bool | None, reference: int, refere
     )
 
 
-def count_parts(text: str, *, force_unicode: bool | None, reference_bits: int = 8) -> int:
-    return len(encode_text(text, force_unicode=force_unicode, reference=0, reference_bits=reference_bits).parts)
-
-
 @dataclass(frozen=True, slots=True)
 class DecodedPart:
     """A short_message read back (by the simulator and tests): text and concatenation info."""
