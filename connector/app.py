@@ -14,6 +14,9 @@ from connector.kafka.producer import AsyncProducer
 from connector.kafka.serde import Serde, Serialization, make_serde
 from connector.ratelimit import RateLimit
 from connector.reports import DeliverHandler
+from connector.rest.client import RestClient, RestEndpoint, RestPolicy
+from connector.rest.codes import Api
+from connector.routing import Router
 from connector.schemas import SchemaName
 from connector.smpp.pool import BindPool, PoolSettings, RetryPolicy
 from connector.smpp.session import Endpoint, Timeouts
@@ -42,6 +45,21 @@ def pool_settings(settings: Settings) -> PoolSettings:
     )
 
 
+def rest_endpoint(settings: Settings) -> RestEndpoint:
+    rest = settings.rest
+    return RestEndpoint(
+        rest.base_url,
+        {Api.SMS: rest.sms_path, Api.VOICE: rest.voice_path, Api.UPLOAD: rest.upload_path, Api.CHAT: rest.chat_path},
+        rest.api_key.get_secret_value(),
+        rest.secret_key.get_secret_value(),
+    )
+
+
+def rest_policy(settings: Settings) -> RestPolicy:
+    rest = settings.rest
+    return RestPolicy(rest.max_attempts, rest.backoff_base, rest.backoff_cap, rest.rate_per_endpoint)
+
+
 class Connector:
     """All roles of one process; `run()` returns after a graceful shutdown."""
 
@@ -68,10 +86,14 @@ class Connector:
             self.index,
         )
         self.pool = BindPool(pool_settings(settings), self.reports)
+        self.rest = RestClient.create(
+            rest_endpoint(settings), rest_policy(settings), settings.rest.connect_timeout, settings.rest.read_timeout
+        )
+        self.router = Router(settings, self.pool, self.rest)
         self.dispatcher = Dispatcher(
             settings,
             self.producer,
-            self.pool,
+            self.router,
             serde(SchemaName.SEND_REQUEST, topics.send_requests),
             serde(SchemaName.SUBMIT_RESULT, topics.submit_results),
             serde(SchemaName.MESSAGE_INDEX_ENTRY, topics.message_index),
@@ -94,6 +116,7 @@ class Connector:
         finally:
             summary.cancel()
             await self.pool.close()
+            await self.rest.close()
             self._log_summary()
             log.info("connector stopped")
 

@@ -62,6 +62,12 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _upload_voice(args: argparse.Namespace) -> int:
+    from connector.upload import upload_voice
+
+    return upload_voice(args.file, args.config)
+
+
 def _demo(args: argparse.Namespace) -> int:
     from connector.demo import run_demo
 
@@ -89,6 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--throttle-rate", type=float, default=30.0, help="per bind; 0 = off")
     simulate.add_argument("--dlr-delay", type=float, default=0.2)
     simulate.set_defaults(handler=_simulate)
+    upload = sub.add_parser("upload-voice", help="upload an mp3 recording and print its templateId")
+    upload.add_argument("file", type=Path)
+    upload.add_argument("--config", type=Path, default=None)
+    upload.set_defaults(handler=_upload_voice)
     demo = sub.add_parser("demo", help="Kafka + simulator + connector on this machine, with a summary")
     demo.add_argument("--requests", type=int, default=1200)
     demo.set_defaults(handler=_demo)

@@ -84,6 +84,28 @@ class SmppSettings(_Section):
         return value
 
 
+class RestSettings(_Section):
+    """ViHAT's REST APIs. The seed gives no hosts or paths: all of them are configuration."""
+
+    base_url: str = "http://127.0.0.1:8088"
+    sms_path: str = "/v1/sms/send"
+    voice_path: str = "/v1/voice/call"
+    upload_path: str = "/v1/voice/upload"
+    chat_path: str = "/v1/chatapps/send"
+    api_key: SecretStr = SecretStr("")
+    secret_key: SecretStr = SecretStr("")
+    connect_timeout: float = Field(5.0, gt=0)
+    read_timeout: float = Field(15.0, gt=0)
+    max_attempts: int = Field(4, ge=1, le=20)
+    backoff_base: float = Field(0.2, gt=0)
+    backoff_cap: float = Field(5.0, gt=0)
+    rate_per_endpoint: float = Field(50.0, ge=0, description="calls per second per API; 0 = unlimited")
+    request_timeout: float = Field(60.0, gt=0, description="seconds a request may spend in retries")
+    sms_type: str | None = None
+    voice_languages: list[str] = ["en", "kh"]
+    sms_fallback_to_rest: bool = Field(True, description="route AUTO SMS over REST while no SMPP bind is up")
+
+
 class DispatcherSettings(_Section):
     max_in_flight: int = Field(2000, ge=1, description="requests in progress before partitions pause")
     commit_interval: float = Field(1.0, gt=0)
@@ -100,6 +122,7 @@ class Settings(BaseSettings):
     roles: list[Role] = [Role.DISPATCHER]
     kafka: KafkaSettings = KafkaSettings()
     smpp: SmppSettings = SmppSettings()
+    rest: RestSettings = RestSettings()
     dispatcher: DispatcherSettings = DispatcherSettings()
     log_level: str = "INFO"
 

@@ -20,16 +20,14 @@ from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 
 from connector.config import Settings
 from connector.correlation import IndexEntry, LocalIndex
-from connector.errors import ConnectorError, SerdeError, SessionClosed, SubmitRejected, ValidationError
+from connector.errors import SerdeError, ValidationError
 from connector.kafka.deadletter import error_headers
 from connector.kafka.offsets import OffsetTracker
 from connector.kafka.producer import AsyncProducer
 from connector.kafka.serde import Serde
 from connector.records import ResultStatus, millis, submit_result
-from connector.smpp.encoding import EncodingError, encode_text
-from connector.smpp.pool import BindPool
-from connector.smpp.receipts import normalize_message_id
-from connector.validation import validate_common, validate_sender, validate_sms_content
+from connector.routing import Router
+from connector.validation import validate_common
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +59,7 @@ class Dispatcher:
         self,
         settings: Settings,
         producer: AsyncProducer,
-        pool: BindPool,
+        router: Router,
         request_serde: Serde,
         result_serde: Serde,
         index_serde: Serde,
@@ -71,7 +69,7 @@ class Dispatcher:
         self._topics = settings.kafka.topics
         self._limits = settings.dispatcher
         self._producer = producer
-        self._pool = pool
+        self._router = router
         self._request_serde = request_serde
         self._result_serde = result_serde
         self._index_serde = index_serde
@@ -205,74 +203,26 @@ class Dispatcher:
         task.add_done_callback(self._tasks.discard)
 
     async def _send(self, message: Message, request: dict[str, Any], received_at: float) -> None:
-        channel = request["channel"]
-        sms = request.get("sms")
-        if channel != "SMS" or sms is None or sms["route"] == "REST":
-            route = sms["route"] if sms else "SMPP"
-            self._finish(
-                message,
-                request,
-                ResultStatus.REJECTED,
-                received_at,
-                description=f"channel {channel} on route {route} is not available in this connector",
-            )
-            return
-        try:
-            validate_sms_content(sms["content"])
-            sender = sms["sender"] or self.settings.smpp.default_sender
-            validate_sender(sender)
-            encoded = encode_text(
-                sms["content"],
-                force_unicode=sms["unicode"],
-                reference=self._pool.next_reference(),
-                reference_bits=self.settings.smpp.concat_reference_bits,
-            )
-            if len(encoded.parts) > self._limits.max_sms_parts:
-                raise ValidationError(
-                    "sms.content",
-                    f"needs {len(encoded.parts)} parts, more than max_sms_parts={self._limits.max_sms_parts}",
-                )
-        except (ValidationError, EncodingError) as exc:
-            description = str(exc) if isinstance(exc, ValidationError) else f"sms.content: {exc}"
-            self._finish(message, request, ResultStatus.REJECTED, received_at, description=description)
-            return
-        deadline = time.monotonic() + self._limits.no_bind_timeout
-        expires_at = request.get("expires_at")
-        if expires_at is not None:
-            deadline = min(deadline, time.monotonic() + expires_at.timestamp() - time.time())
-        id_format = self.settings.smpp.message_id_format
-        total = len(encoded.parts)
         metadata = request.get("metadata") or {}
+        request_id, channel = request["request_id"], request["channel"]
 
-        def remember(number: int, raw_id: str) -> None:
-            entry = IndexEntry(request["request_id"], channel, number, total, metadata)
-            self._index.add(normalize_message_id(raw_id, id_format), entry)
+        def remember(number: int, total: int, message_id: str) -> None:
+            self._index.add(message_id, IndexEntry(request_id, channel, number, total, metadata))
 
         try:
-            outcome = await self._pool.submit(encoded, request["phone"], sender, deadline, remember)
-        except SubmitRejected as exc:
-            self._finish(
-                message,
-                request,
-                ResultStatus.REJECTED,
-                received_at,
-                route="SMPP",
-                provider_code=exc.status_name,
-                description=str(exc),
-            )
+            outcome = await self._router.send(request, remember)
+        except ValidationError as exc:
+            self._finish(message, request, ResultStatus.REJECTED, received_at, description=str(exc))
             return
-        except (SessionClosed, ConnectorError) as exc:
-            self._finish(message, request, ResultStatus.FAILED, received_at, route="SMPP", description=str(exc))
-            return
-        ids = [normalize_message_id(raw, id_format) for raw in outcome.message_ids]
         self._finish(
             message,
             request,
-            ResultStatus.ACCEPTED,
+            outcome.status,
             received_at,
-            route="SMPP",
-            provider_code="ESME_ROK",
-            message_ids=ids,
+            route=outcome.route,
+            provider_code=outcome.provider_code,
+            description=outcome.description,
+            message_ids=outcome.message_ids,
             attempts=outcome.attempts,
             submitted_at=outcome.submitted_at,
         )

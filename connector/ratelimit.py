@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -32,6 +33,8 @@ class TokenBucket:
         self._paused_until = 0.0
         self._lock = asyncio.Lock()  # FIFO: waiters are served in arrival order
         self.waited_seconds = 0.0
+        # When tokens were handed out (bounded): the rate actually used, measured where it is decided.
+        self.recent_grants: deque[float] = deque(maxlen=4096)
 
     def _refill(self, now: float) -> None:
         self._tokens = min(self.limit.burst, self._tokens + (now - self._updated) * self.limit.rate)
@@ -47,6 +50,7 @@ class TokenBucket:
         self._refill(now)
         if self._tokens >= tokens - 1e-9:  # float refill can land a hair below a whole token
             self._tokens -= tokens
+            self.recent_grants.append(now)
             return 0.0
         return (tokens - self._tokens) / self.limit.rate
 

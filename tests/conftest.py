@@ -13,7 +13,8 @@ import pytest
 from connector.config import Settings, Topics
 from connector.devstack.kafka_broker import LocalKafka, free_port
 from connector.devstack.stack import ConnectorThread, create_topics, prefixed_topics
-from connector.simulator import SimulatorSettings, SimulatorThread
+from connector.simulator import RestSimulatorSettings, SimulatorSettings, SimulatorThread
+from connector.simulator.rest_api import DEMO_API_KEY, DEMO_SECRET_KEY
 from connector.simulator.smsc import DEMO_PASSWORD, DEMO_SYSTEM_ID
 
 
@@ -49,9 +50,9 @@ def topics(kafka_bootstrap: str) -> Topics:
 def simulator_factory() -> Iterator[Callable[..., SimulatorThread]]:
     started: list[SimulatorThread] = []
 
-    def make(**overrides: Any) -> SimulatorThread:
+    def make(rest: RestSimulatorSettings | None = None, **overrides: Any) -> SimulatorThread:
         settings = SimulatorSettings(**{"dlr_delay": 0.1, **overrides})
-        thread = SimulatorThread(settings)
+        thread = SimulatorThread(settings, rest)
         thread.start()
         started.append(thread)
         return thread
@@ -65,7 +66,9 @@ def simulator_factory() -> Iterator[Callable[..., SimulatorThread]]:
 def connector_factory(kafka_bootstrap: str, topics: Topics) -> Iterator[Callable[..., ConnectorThread]]:
     started: list[ConnectorThread] = []
 
-    def make(smsc_port: int, smpp: dict[str, Any] | None = None, **sections: Any) -> ConnectorThread:
+    def make(
+        smsc_port: int, smpp: dict[str, Any] | None = None, rest: dict[str, Any] | None = None, **sections: Any
+    ) -> ConnectorThread:
         settings = Settings(
             kafka={
                 "bootstrap_servers": kafka_bootstrap,
@@ -79,6 +82,7 @@ def connector_factory(kafka_bootstrap: str, topics: Topics) -> Iterator[Callable
                 "reconnect_base": 0.1,
                 **(smpp or {}),
             },
+            rest={"api_key": DEMO_API_KEY, "secret_key": DEMO_SECRET_KEY, "backoff_base": 0.05, **(rest or {})},
             **sections,
         )
         thread = ConnectorThread(settings).start()

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from connector.simulator.rest_api import RestSimulator, RestSimulatorSettings
 from connector.simulator.smsc import SimulatorSettings, SmscSimulator
 
 T = TypeVar("T")
 
 
 class SimulatorThread:
-    def __init__(self, settings: SimulatorSettings | None = None) -> None:
+    def __init__(self, settings: SimulatorSettings | None = None, rest: RestSimulatorSettings | None = None) -> None:
         self.simulator = SmscSimulator(settings)
+        self.rest = RestSimulator(rest) if rest is not None else None
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="smsc-simulator", daemon=True)
 
@@ -33,6 +35,17 @@ class SimulatorThread:
     def start(self) -> None:
         self._thread.start()
         asyncio.run_coroutine_threadsafe(self.simulator.start(), self._loop).result(10)
+        if self.rest is not None:
+            asyncio.run_coroutine_threadsafe(self.rest.start(), self._loop).result(10)
+
+    @property
+    def rest_url(self) -> str:
+        assert self.rest is not None, "started without the REST API"
+        return self.rest.base_url
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run a coroutine on the simulator's loop (e.g. a two-way reply) and wait for it."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(60)
 
     def call(self, function: Callable[[], T]) -> T:
         """Run `function` on the simulator's loop (its state is not thread-safe) and return its result."""
@@ -50,6 +63,8 @@ class SimulatorThread:
     def stop(self) -> None:
         if self._loop.is_running():
             asyncio.run_coroutine_threadsafe(self.simulator.stop(), self._loop).result(10)
+            if self.rest is not None:
+                asyncio.run_coroutine_threadsafe(self.rest.stop(), self._loop).result(10)
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(10)
         if not self._thread.is_alive() and not self._loop.is_closed():
