@@ -329,7 +329,7 @@ class RestSimulator:
                 "reference_id": sms_id,
                 "status": status,
                 "err_code": "000" if status == "DELIVRD" else "001",
-                "delivery_time": f"{now.month}/{now.day}/{now.year} {hour}:{now:%M:%S} {'AM' if now.hour < 12 else 'PM'}",
+                "delivery_time": f"{now.month}/{now.day}/{now.year} {hour}:{now:%M:%S} {now:%p}",
                 "total_price": "0.0500000",
                 "currency": "EUR",
                 "time_zone": "GMT/UTC +7:00",
