@@ -117,6 +117,7 @@ class RestSimulator:
             log_level="critical",
             lifespan="off",
             access_log=False,
+            interface="asgi3",  # a bound method is not recognised as ASGI 3 by uvicorn's auto-detection
         )
         self._server = uvicorn.Server(config)
         self._serve_task = asyncio.create_task(self._server.serve())
@@ -291,17 +292,17 @@ class RestSimulator:
         return await self._idempotent("chat", key, body, {"code_result": 111, "error_message": "processing"}, work)
 
     async def _upload(self, request: Request) -> JSONResponse:
-        form = await request.form()
         self.stats.calls["upload"] += 1
-        key = str(form.get("api_key", ""))
-        if not key or self.settings.accounts.get(key) != str(form.get("secret_key", "")):
-            return JSONResponse({"status_code": 101, "err_message": "Wrong api_key or secret_key", "payload": None})
-        upload = form.get("file")
-        if upload is None or isinstance(upload, str):
-            return JSONResponse({"status_code": 203, "err_message": "Request error", "payload": None})
-        if not (upload.filename or "").lower().endswith(".mp3"):
-            return JSONResponse({"status_code": 201, "err_message": "Not supported", "payload": None})
-        content = await upload.read()
+        async with request.form() as form:  # closes the spooled upload files
+            key = str(form.get("api_key", ""))
+            if not key or self.settings.accounts.get(key) != str(form.get("secret_key", "")):
+                return JSONResponse({"status_code": 101, "err_message": "Wrong api_key or secret_key", "payload": None})
+            upload = form.get("file")
+            if upload is None or isinstance(upload, str):
+                return JSONResponse({"status_code": 203, "err_message": "Request error", "payload": None})
+            if not (upload.filename or "").lower().endswith(".mp3"):
+                return JSONResponse({"status_code": 201, "err_message": "Not supported", "payload": None})
+            content = await upload.read()
         if len(content) > 5 * 1024 * 1024:
             return JSONResponse({"status_code": 202, "err_message": "Max file length is 5MB", "payload": None})
         template_id = f"{uuid.uuid4().hex}{next(self._template_ids)}"
