@@ -16,13 +16,15 @@ from connector.devstack.kafka_broker import LocalKafka, free_port
 from connector.devstack.stack import (
     ConnectorThread,
     TopicReader,
+    channel_request,
     create_topics,
     prefixed_topics,
     produce_requests,
     sms_request,
 )
 from connector.schemas import SchemaName
-from connector.simulator import SimulatorSettings, SimulatorThread
+from connector.simulator import RestSimulatorSettings, SimulatorSettings, SimulatorThread
+from connector.simulator.rest_api import DEMO_API_KEY, DEMO_SECRET_KEY
 from connector.simulator.smsc import DEMO_PASSWORD, DEMO_SYSTEM_ID
 
 VIETNAMESE = "Mã xác thực của bạn là {n}. Không chia sẻ mã này với bất kỳ ai."
@@ -33,7 +35,10 @@ LONG_GSM = "Your parcel {n} is on its way. Track it at example.com/t/{n} - reply
 def build_batch(total: int, now_ms: int) -> list[dict[str, Any]]:
     rng = random.Random(7)
     kinds = [
-        ("short GSM", 0.42),
+        ("short GSM", 0.28),
+        ("Voice OTP", 0.05),
+        ("voice from file", 0.03),
+        ("Viber", 0.06),
         ("long GSM", 0.16),
         ("Vietnamese UCS2", 0.2),
         ("long UCS2", 0.1),
@@ -49,6 +54,19 @@ def build_batch(total: int, now_ms: int) -> list[dict[str, Any]]:
             meta = {"kind": kind}
             if kind == "short GSM":
                 batch.append(sms_request(f"demo-{n}", phone, f"Your code is {n:06d} [valid 5 min]", metadata=meta))
+            elif kind == "Voice OTP":
+                otp = {"code": f"{n % 10000:04d}", "lang": ("en", "kh")[i % 2]}
+                batch.append(channel_request(f"demo-{n}", phone, "VOICE_OTP", meta, voice_otp=otp))
+            elif kind == "voice from file":
+                template = {"template_id": "b7856e7a687347bf86793329206356004024"}
+                batch.append(channel_request(f"demo-{n}", phone, "VOICE_FILE", meta, voice_file=template))
+            elif kind == "Viber":
+                shapes: list[dict[str, Any]] = [
+                    {"text": f"Order {n} shipped"},
+                    {"text": f"Order {n} shipped", "button": {"caption": "Track", "action": "https://example.com/t"}},
+                    {"image_url": "https://example.com/promo.png"},
+                ]
+                batch.append(channel_request(f"demo-{n}", phone, "VIBER", meta, viber=shapes[i % len(shapes)]))
             elif kind == "long GSM":
                 batch.append(sms_request(f"demo-{n}", phone, LONG_GSM.format(n=n), metadata=meta))
             elif kind == "Vietnamese UCS2":
@@ -86,9 +104,13 @@ def run_demo(total: int) -> int:
         broker.start()
         bootstrap = broker.bootstrap_servers
         print(f"Kafka ready on {bootstrap} after {time.monotonic() - started:.1f}s", flush=True)
-    simulator = SimulatorThread(SimulatorSettings(throttle_rate=30.0, dlr_delay=0.5))
+    simulator = SimulatorThread(SimulatorSettings(throttle_rate=30.0, dlr_delay=0.5), RestSimulatorSettings())
     simulator.start()
-    print(f"ViHAT simulator (SMSC, 30 submit_sm/s per bind) on 127.0.0.1:{simulator.port}", flush=True)
+    print(
+        f"ViHAT simulator: SMSC (30 submit_sm/s per bind) on 127.0.0.1:{simulator.port}, "
+        f"REST API on {simulator.rest_url}",
+        flush=True,
+    )
     topics = prefixed_topics(f"demo{int(time.time())}")
     create_topics(bootstrap, topics)
     settings = Settings(
@@ -100,6 +122,7 @@ def run_demo(total: int) -> int:
             "binds": 4,
             "rate_per_bind": 30,
         },
+        rest={"base_url": simulator.rest_url, "api_key": DEMO_API_KEY, "secret_key": DEMO_SECRET_KEY},
     )
     connector = ConnectorThread(settings).start()
     results = TopicReader(bootstrap, topics.submit_results, SchemaName.SUBMIT_RESULT)
@@ -112,7 +135,7 @@ def run_demo(total: int) -> int:
             flush=True,
         )
         results.read_until(len(batch), timeout=180)
-        expected_dlrs = sum(r["parts"] for r in results.records if r["status"] == "ACCEPTED")
+        expected_dlrs = sum(r["parts"] for r in results.records if r["status"] == "ACCEPTED" and r["route"] == "SMPP")
         reports.read_until(expected_dlrs, timeout=120)
     finally:
         connector.stop()
@@ -137,13 +160,16 @@ def print_summary(
     for result in results:
         by_kind.setdefault(result["metadata"]["kind"], Counter())[result["status"]] += 1
     accepted = [r for r in results if r["status"] == "ACCEPTED"]
-    latencies = [(r["completed_at"] - r["received_at"]).total_seconds() * 1000 for r in accepted]
+
+    def latencies(route: str) -> list[float]:
+        return [(r["completed_at"] - r["received_at"]).total_seconds() * 1000 for r in accepted if r["route"] == route]
+
     span_ms = (
         (max(r["completed_at"] for r in results) - min(r["received_at"] for r in results)).total_seconds() * 1000
         if results
         else 0.0
     )
-    parts = sum(r["parts"] for r in accepted)
+    parts = sum(r["parts"] for r in accepted if r["route"] == "SMPP")
     print()
     print("=" * 72)
     print(f"requests produced        {len(batch)}")
@@ -154,26 +180,35 @@ def print_summary(
     for reason, count in reasons.most_common(6):
         print(f"    {count:>4} x {reason}")
     print(
-        f"SMS parts sent           {parts}  (simulator saw {simulator.simulator.stats.submits}, "
+        f"SMPP parts sent          {parts}  (simulator saw {simulator.simulator.stats.submits}, "
         f"throttled {simulator.simulator.stats.throttled}, UCS2 parts "
         f"{simulator.simulator.stats.data_codings.get(8, 0)}, with UDH {simulator.simulator.stats.udh_parts})"
     )
+    if simulator.rest is not None:
+        sent = simulator.rest.stats.sent
+        print(
+            f"REST calls placed        SMS={sent['sms']}  voice={sent['voice']}  Viber={sent['chat']}  "
+            f"(calls received {sum(simulator.rest.stats.calls.values())})"
+        )
     sim = simulator.simulator.stats
     print(f"simulator DLRs           sent {sim.dlrs_sent}, acknowledged {sim.dlrs_acked}, retried {sim.dlrs_retried}")
     dlr_status = Counter(r["status"] for r in reports)
     correlated = sum(1 for r in reports if r["request_id"])
     print(
-        f"delivery reports         {len(reports)} of {parts} parts, correlated {correlated}  "
+        f"SMPP delivery reports    {len(reports)} of {parts} parts, correlated {correlated}  "
         + "  ".join(f"{k}={v}" for k, v in sorted(dlr_status.items()))
     )
     print(
         f"throughput               {len(results) / max(span_ms / 1000, 1e-3):.1f} results/s "
         f"over {span_ms / 1000:.1f}s (rate limit 4 binds x 30 submit_sm/s)"
     )
-    print(
-        f"submit latency (ms)      p50={percentile(latencies, 50):.0f}  p99={percentile(latencies, 99):.0f}  "
-        "(consumed -> provider answered, includes queueing behind the rate limit)"
-    )
+    for route in ("SMPP", "REST"):
+        values = latencies(route)
+        print(
+            f"{route} submit latency (ms) p50={percentile(values, 50):.0f}  p99={percentile(values, 99):.0f}  "
+            f"over {len(values)} accepted (consumed -> provider answered)"
+        )
+    print("SMPP latency includes queueing behind the 4 x 30/s rate limit")
     print("=" * 72)
     complete = len(results) == len(batch) and len(reports) == parts
     if not complete:

@@ -59,6 +59,15 @@ def sms_request(
     }
 
 
+def channel_request(
+    request_id: str, phone: str, channel: str, metadata: dict[str, str] | None = None, **content: Any
+) -> dict[str, Any]:
+    """A request for a REST channel: `voice_otp={...}`, `voice_file={...}` or `viber={...}`."""
+    if channel == "VIBER":
+        content["viber"] = {"sender": "VIHAT", "text": None, "image_url": None, "button": None, **content["viber"]}
+    return {**sms_request(request_id, phone, "", metadata=metadata), "channel": channel, "sms": None, **content}
+
+
 def produce_requests(bootstrap: str, topic: str, requests: Iterable[dict[str, Any] | bytes]) -> int:
     serde = SingleObjectSerde(SchemaName.SEND_REQUEST)
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})

@@ -10,7 +10,7 @@ import pytest
 
 from connector.config import Topics
 from connector.devstack.kafka_broker import free_port
-from connector.devstack.stack import ConnectorThread, TopicReader, produce_requests, sms_request
+from connector.devstack.stack import ConnectorThread, TopicReader, channel_request, produce_requests, sms_request
 from connector.schemas import SchemaName
 from connector.simulator import RestSimulatorSettings, SimulatorThread
 
@@ -20,15 +20,11 @@ BUTTON = {"caption": "Track", "action": "https://example.com/t/1"}
 
 
 def request(request_id: str, channel: str, **content: Any) -> dict[str, Any]:
-    base = sms_request(request_id, "84968501615", "unused")
-    base.update({"channel": channel, "sms": None, **content})
-    return base
+    return channel_request(request_id, "84968501615", channel, **content)
 
 
 def viber(request_id: str, **fields: Any) -> dict[str, Any]:
-    return request(
-        request_id, "VIBER", viber={"sender": "Shop", "text": None, "image_url": None, "button": None, **fields}
-    )
+    return channel_request(request_id, "84968501615", "VIBER", viber={"sender": "Shop", **fields})
 
 
 def results_for(bootstrap: str, topics: Topics, count: int) -> dict[str, dict[str, Any]]:
