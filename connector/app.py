@@ -6,10 +6,13 @@ import asyncio
 import logging
 import signal
 import threading
+from collections import Counter
 
-from connector.config import Settings
+from connector.config import Role, Settings
 from connector.correlation import LocalIndex
 from connector.dispatcher import Dispatcher
+from connector.errors import ConfigError
+from connector.httpserver import UvicornServer
 from connector.kafka.producer import AsyncProducer
 from connector.kafka.serde import Serde, Serialization, make_serde
 from connector.ratelimit import RateLimit
@@ -20,6 +23,7 @@ from connector.routing import Router
 from connector.schemas import SchemaName
 from connector.smpp.pool import BindPool, PoolSettings, RetryPolicy
 from connector.smpp.session import Endpoint, Timeouts
+from connector.webhook.app import WebhookApp
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +65,8 @@ def rest_policy(settings: Settings) -> RestPolicy:
 
 
 class Connector:
-    """All roles of one process; `run()` returns after a graceful shutdown."""
+    """All roles of one process (DESIGN.md section 1); `run()` returns after a graceful shutdown:
+    the webhook stops taking callbacks first, then the dispatcher drains, commits and unbinds."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -76,47 +81,83 @@ class Connector:
             return make_serde(name, topic, kafka.serialization, registry)
 
         topics = kafka.topics
+        roles = set(settings.roles)
+        report_serde = serde(SchemaName.DELIVERY_REPORT, topics.reports_raw)
+        reply_serde = serde(SchemaName.INBOUND_REPLY, topics.inbound_replies)
         self.producer = AsyncProducer(kafka.bootstrap_servers, kafka.producer)
         self.index = LocalIndex(settings.dispatcher.correlation_capacity)
-        self.reports = DeliverHandler(
-            settings,
-            self.producer,
-            serde(SchemaName.DELIVERY_REPORT, topics.reports_raw),
-            serde(SchemaName.INBOUND_REPLY, topics.inbound_replies),
-            self.index,
-        )
-        self.pool = BindPool(pool_settings(settings), self.reports)
-        self.rest = RestClient.create(
-            rest_endpoint(settings), rest_policy(settings), settings.rest.connect_timeout, settings.rest.read_timeout
-        )
-        self.router = Router(settings, self.pool, self.rest)
-        self.dispatcher = Dispatcher(
-            settings,
-            self.producer,
-            self.router,
-            serde(SchemaName.SEND_REQUEST, topics.send_requests),
-            serde(SchemaName.SUBMIT_RESULT, topics.submit_results),
-            serde(SchemaName.MESSAGE_INDEX_ENTRY, topics.message_index),
-            self.index,
-        )
+        self.reports = DeliverHandler(settings, self.producer, report_serde, reply_serde, self.index)
+        self.pool: BindPool | None = None
+        self.rest: RestClient | None = None
+        self.dispatcher: Dispatcher | None = None
+        if Role.DISPATCHER in roles:
+            self.pool = BindPool(pool_settings(settings), self.reports)
+            self.rest = RestClient.create(
+                rest_endpoint(settings),
+                rest_policy(settings),
+                settings.rest.connect_timeout,
+                settings.rest.read_timeout,
+            )
+            self.dispatcher = Dispatcher(
+                settings,
+                self.producer,
+                Router(settings, self.pool, self.rest),
+                serde(SchemaName.SEND_REQUEST, topics.send_requests),
+                serde(SchemaName.SUBMIT_RESULT, topics.submit_results),
+                serde(SchemaName.MESSAGE_INDEX_ENTRY, topics.message_index),
+                self.index,
+            )
+        self.webhook: WebhookApp | None = None
+        self.webhook_server: UvicornServer | None = None
+        if Role.WEBHOOK in roles:
+            if not settings.webhook.token.get_secret_value():
+                raise ConfigError("webhook.token: required when the webhook role is on (VIHAT_WEBHOOK__TOKEN)")
+            self.webhook = WebhookApp(settings, self.producer, report_serde, reply_serde, self.index, self.readiness)
+            self.webhook_server = UvicornServer(self.webhook.app, settings.webhook.host, settings.webhook.port)
         self.stop_event: asyncio.Event | None = None
+        self.started = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def readiness(self) -> list[str]:
+        """What keeps this process from doing its job; empty when ready."""
+        problems = []
+        if not await asyncio.to_thread(self.producer.is_connected, 1.0):
+            problems.append("Kafka producer has no broker connection")
+        if self.pool is not None and self.rest is not None and self.pool.healthy_binds == 0 and not self.rest.reachable:
+            problems.append("no SMPP bind is up and the REST API is unreachable")
+        return problems
 
     async def run(self, install_signal_handlers: bool = True) -> None:
         self._loop = asyncio.get_running_loop()
-        self.stop_event = asyncio.Event()
+        self.stop_event = stop = asyncio.Event()
         if install_signal_handlers and threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGTERM, signal.SIGINT):
-                self._loop.add_signal_handler(signum, self.stop_event.set)
+                self._loop.add_signal_handler(signum, stop.set)
         await self.producer.start()
-        await self.pool.start()
+        if self.pool is not None:
+            await self.pool.start()
+        if self.webhook_server is not None:
+            await self.webhook_server.start()
+            log.info("webhook listening on %s:%d", self.settings.webhook.host, self.webhook_server.port)
+        dispatching = asyncio.create_task(self.dispatcher.run(stop)) if self.dispatcher else None
         summary = asyncio.create_task(self._summarize())
+        if self.dispatcher is not None:
+            await self.dispatcher.ready.wait()
+        self.started.set()
         try:
-            await self.dispatcher.run(self.stop_event)
+            await stop.wait()
         finally:
             summary.cancel()
-            await self.pool.close()
-            await self.rest.close()
+            if self.webhook_server is not None:
+                await self.webhook_server.stop()
+            if dispatching is not None:
+                await dispatching  # drains in-flight work, flushes the producer, commits
+            else:
+                await self.producer.close()
+            if self.pool is not None:
+                await self.pool.close()
+            if self.rest is not None:
+                await self.rest.close()
             self._log_summary()
             log.info("connector stopped")
 
@@ -131,19 +172,17 @@ class Connector:
             self._log_summary()
 
     def _log_summary(self) -> None:
+        parts = [f"dlrs={dict(self.reports.by_status)} correlation hits={self.index.hits} misses={self.index.misses}"]
         dispatcher, pool = self.dispatcher, self.pool
-        log.info(
-            "summary: consumed=%d in_flight=%d results=%s dead_letters=%d binds_bound=%d/%d reconnects=%d "
-            "throttles=%d dlrs=%s correlation hits=%d misses=%d",
-            dispatcher.consumed,
-            dispatcher.in_flight,
-            dict(dispatcher.results),
-            dispatcher.dead_letters,
-            pool.healthy_binds,
-            len(pool.slots),
-            sum(s.reconnects for s in pool.slots),
-            sum(s.throttles for s in pool.slots),
-            dict(self.reports.by_status),
-            self.index.hits,
-            self.index.misses,
-        )
+        if dispatcher is not None and pool is not None:
+            parts.append(
+                f"consumed={dispatcher.consumed} in_flight={dispatcher.in_flight} results={dict(dispatcher.results)} "
+                f"dead_letters={dispatcher.dead_letters} binds_bound={pool.healthy_binds}/{len(pool.slots)} "
+                f"reconnects={sum(s.reconnects for s in pool.slots)} throttles={sum(s.throttles for s in pool.slots)}"
+            )
+        if self.webhook is not None:
+            codes: Counter[int] = Counter()
+            for (_endpoint, code), count in self.webhook.responses.items():
+                codes[code] += count
+            parts.append(f"webhook responses={dict(codes)} duplicates_absorbed={self.webhook.dedup.absorbed}")
+        log.info("summary: %s", " ".join(parts))

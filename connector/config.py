@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import enum
+import ipaddress
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from connector.smpp.session import BindType
 
 class Role(enum.Enum):
     DISPATCHER = "dispatcher"
+    WEBHOOK = "webhook"
 
 
 class _Section(BaseModel):
@@ -106,6 +108,32 @@ class RestSettings(_Section):
     sms_fallback_to_rest: bool = Field(True, description="route AUTO SMS over REST while no SMPP bind is up")
 
 
+class WebhookSettings(_Section):
+    """The HTTP server for the provider's callbacks (DESIGN.md section 7)."""
+
+    host: str = "0.0.0.0"
+    port: int = Field(8080, ge=0, le=65535)
+    sms_status_path: str = "/callbacks/sms-status"
+    chat_status_path: str = "/callbacks/chat-status"
+    reply_path: str = "/callbacks/replies"
+    token: SecretStr = SecretStr("")
+    token_header: str = "X-Vihat-Token"
+    allowed_networks: list[str] = Field(default_factory=list, description="CIDRs allowed to call; empty = any")
+    trusted_proxies: list[str] = Field(default_factory=list, description="CIDRs whose forwarded header is trusted")
+    forwarded_header: str = "X-Forwarded-For"
+    max_body_bytes: int = Field(64 * 1024, ge=256)
+    ack_timeout: float = Field(5.0, gt=0, description="seconds to wait for Kafka before answering 503")
+    retry_after: int = Field(5, ge=1)
+    dedup_capacity: int = Field(200_000, ge=100)
+
+    @field_validator("allowed_networks", "trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            ipaddress.ip_network(network, strict=False)  # raises ValueError naming the bad CIDR
+        return value
+
+
 class DispatcherSettings(_Section):
     max_in_flight: int = Field(2000, ge=1, description="requests in progress before partitions pause")
     commit_interval: float = Field(1.0, gt=0)
@@ -123,6 +151,7 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = KafkaSettings()
     smpp: SmppSettings = SmppSettings()
     rest: RestSettings = RestSettings()
+    webhook: WebhookSettings = WebhookSettings()
     dispatcher: DispatcherSettings = DispatcherSettings()
     log_level: str = "INFO"
 

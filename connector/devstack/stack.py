@@ -135,10 +135,9 @@ class ConnectorThread:
     def start(self, wait_assigned: float = 30.0) -> ConnectorThread:
         self._thread.start()
         deadline = time.monotonic() + wait_assigned
-        while time.monotonic() < deadline and not self.connector.dispatcher.ready.is_set():
-            if not self._thread.is_alive():
-                raise RuntimeError(f"connector died: {self.error!r}")
-            time.sleep(0.05)
+        while not self.connector.started.wait(0.05):
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"connector did not start: {self.error!r}")
         return self
 
     @property

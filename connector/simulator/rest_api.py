@@ -18,13 +18,13 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from connector.httpserver import UvicornServer
 from connector.simulator.outcomes import OutcomePicker
 from connector.smpp.encoding import encode_text
 
@@ -89,8 +89,7 @@ class RestSimulator:
         self._answers: dict[tuple[str, str, str], dict[str, Any]] = {}
         self._processing: set[tuple[str, str, str]] = set()
         self._template_ids = itertools.count(1)
-        self._server: uvicorn.Server | None = None
-        self._serve_task: asyncio.Task[None] | None = None
+        self._server: UvicornServer | None = None
         self._client: httpx.AsyncClient | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.port = self.settings.port
@@ -110,29 +109,15 @@ class RestSimulator:
 
     async def start(self) -> None:
         self._client = httpx.AsyncClient(timeout=5.0)
-        config = uvicorn.Config(
-            self._asgi,
-            host=self.settings.host,
-            port=self.settings.port,
-            log_level="critical",
-            lifespan="off",
-            access_log=False,
-            interface="asgi3",  # a bound method is not recognised as ASGI 3 by uvicorn's auto-detection
-        )
-        self._server = uvicorn.Server(config)
-        self._serve_task = asyncio.create_task(self._server.serve())
-        while not self._server.started:
-            if self._serve_task.done():
-                self._serve_task.result()
-            await asyncio.sleep(0.01)
-        self.port = self._server.servers[0].sockets[0].getsockname()[1]
+        self._server = UvicornServer(self._asgi, self.settings.host, self.settings.port)
+        await self._server.start()
+        self.port = self._server.port
 
     async def stop(self) -> None:
         for task in list(self._tasks):
             task.cancel()
-        if self._server is not None and self._serve_task is not None:
-            self._server.should_exit = True
-            await self._serve_task
+        if self._server is not None:
+            await self._server.stop()
         if self._client is not None:
             await self._client.aclose()
 

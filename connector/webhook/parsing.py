@@ -1,0 +1,139 @@
+"""Callback bodies → records, pure functions (seed: "Callback status", chat apps "Callback status" and
+"Two-way message"). Fields may come as strings or numbers; unknown extra fields are ignored; a missing
+or mistyped required field raises CallbackError naming it."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from connector.records import millis
+from connector.smpp.receipts import MessageIdFormat, normalize_message_id, normalize_status
+
+_ZONE = re.compile(r"([+-])\s*(\d{1,2})(?::?(\d{2}))?\s*$")
+_TIME_FORMATS = ("%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S", "%Y-%m-%d %H:%M:%S")
+
+
+class CallbackError(ValueError):
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+
+
+def _text(body: dict[str, Any], field: str, *, required: bool) -> str | None:
+    value = body.get(field)
+    if value is None or value == "":
+        if required:
+            raise CallbackError(field, "is required")
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise CallbackError(field, "must be a string or a number")
+    return str(value)
+
+
+def parse_zone(value: str | None) -> timezone:
+    """'GMT/UTC +7:00', 'GMT/UTC +7', '+0530' → a fixed offset; unknown text means UTC."""
+    match = _ZONE.search(value or "")
+    if match is None:
+        return UTC
+    sign, hours, minutes = match.groups()
+    offset = timedelta(hours=int(hours), minutes=int(minutes or 0))
+    return timezone(-offset if sign == "-" else offset)
+
+
+def parse_provider_time(value: str | None, zone: timezone) -> datetime | None:
+    """'12/3/2021 11:41:58 AM' (SMS callbacks) or '2021-12-15T13:55:03.953' (Viber), in `zone`.
+    An unreadable time is dropped, not fatal: the report itself still matters."""
+    if not value:
+        return None
+    text = value.strip()
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+        for pattern in _TIME_FORMATS:
+            try:
+                moment = datetime.strptime(text, pattern)
+                break
+            except ValueError:
+                continue
+    if moment is None:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
+
+
+def _event_millis(body: dict[str, Any], field: str) -> int | None:
+    moment = parse_provider_time(
+        _text(body, field, required=False), parse_zone(_text(body, "time_zone", required=False))
+    )
+    return millis(moment.timestamp()) if moment else None
+
+
+def provider_id(raw: str) -> str:
+    return normalize_message_id(raw, MessageIdFormat.TEXT)
+
+
+def phone_digits(raw: str | None) -> str | None:
+    return raw.lstrip("+").strip() if raw else None
+
+
+def sms_status_report(body: dict[str, Any], received_at: float) -> dict[str, Any]:
+    raw_status = _text(body, "status", required=True) or ""
+    return {
+        "request_id": None,
+        "provider_message_id": provider_id(_text(body, "reference_id", required=True) or ""),
+        "channel": "SMS",
+        "source": "SMS_CALLBACK",
+        "status": normalize_status(raw_status).value,
+        "raw_status": raw_status,
+        "error_code": _text(body, "err_code", required=False),
+        "price": _text(body, "total_price", required=False),
+        "currency": _text(body, "currency", required=False),
+        "part_number": None,
+        "total_parts": None,
+        "phone": phone_digits(_text(body, "phone", required=False)),
+        "event_time": _event_millis(body, "delivery_time"),
+        "received_at": millis(received_at),
+        "metadata": {},
+    }
+
+
+def chat_status_report(body: dict[str, Any], received_at: float) -> dict[str, Any]:
+    raw_status = _text(body, "status", required=True) or ""
+    return {
+        "request_id": None,
+        "provider_message_id": provider_id(_text(body, "message_id", required=True) or ""),
+        "channel": "VIBER",
+        "source": "CHAT_CALLBACK",
+        "status": normalize_status(raw_status).value,
+        "raw_status": raw_status,
+        "error_code": None,
+        "price": None,
+        "currency": None,
+        "part_number": None,
+        "total_parts": None,
+        "phone": phone_digits(_text(body, "phone_number", required=False)),
+        "event_time": _event_millis(body, "time"),
+        "received_at": millis(received_at),
+        "metadata": {},
+    }
+
+
+def inbound_reply(body: dict[str, Any], received_at: float) -> dict[str, Any]:
+    message = body.get("message")
+    if not isinstance(message, dict):
+        raise CallbackError("message", "is required and must be an object")
+    phone = phone_digits(_text(body, "phone_number", required=True)) or ""
+    channel = (_text(body, "channel", required=False) or "Viber").upper()
+    return {
+        "phone": phone,
+        "channel": "VIBER" if channel == "VIBER" else None,
+        "provider_message_id": provider_id(_text(body, "message_id", required=True) or ""),
+        "text": _text(message, "text", required=False),
+        "media_url": _text(message, "media", required=False),
+        "file_name": _text(message, "file_name", required=False),
+        "recipient": None,
+        "event_time": _event_millis(body, "time"),
+        "received_at": millis(received_at),
+    }
