@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -49,13 +49,13 @@ def test_seed_sms_callback() -> None:
     report = sms_status_report(SEED_SMS, 0.0)
     assert report["status"] == "DELIVERED" and report["raw_status"] == "DELIVRD" and report["source"] == "SMS_CALLBACK"
     assert (report["price"], report["currency"], report["error_code"]) == ("0.0500000", "EUR", "000")
-    assert report["event_time"] == millis(datetime(2021, 12, 3, 4, 41, 58, tzinfo=timezone.utc))
+    assert report["event_time"] == millis(datetime(2021, 12, 3, 4, 41, 58, tzinfo=UTC))
 
 
 def test_seed_chat_callback() -> None:
     report = chat_status_report(SEED_CHAT, 0.0)
     assert report["status"] == "SEEN" and report["source"] == "CHAT_CALLBACK" and report["channel"] == "VIBER"
-    assert report["event_time"] == millis(datetime(2021, 12, 15, 6, 55, 3, 953000, tzinfo=timezone.utc))
+    assert report["event_time"] == millis(datetime(2021, 12, 15, 6, 55, 3, 953000, tzinfo=UTC))
 
 
 def test_seed_reply() -> None:
@@ -98,5 +98,5 @@ def test_zones(text: str, offset: int) -> None:
 
 
 def test_unreadable_time_is_dropped_not_fatal() -> None:
-    assert parse_provider_time("yesterday", timezone.utc) is None
+    assert parse_provider_time("yesterday", UTC) is None
     assert sms_status_report({**SEED_SMS, "delivery_time": "31/31/2021"}, 0.0)["event_time"] is None
