@@ -9,6 +9,7 @@ import contextlib
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from connector.errors import ConfigError
@@ -24,8 +25,18 @@ def _run(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.config)
     _configure_logging(settings.log_level)
-    asyncio.run(Connector(settings).run())
+    with asyncio.Runner(loop_factory=_fast_event_loop()) as runner:
+        runner.run(Connector(settings).run())
     return 0
+
+
+def _fast_event_loop() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop when installed: the SMPP sessions, the webhook and the producer all share one loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 def _check_config(args: argparse.Namespace) -> int:
@@ -57,8 +68,8 @@ def _simulate(args: argparse.Namespace) -> int:
         finally:
             await simulator.stop()
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve())
+    with contextlib.suppress(KeyboardInterrupt), asyncio.Runner(loop_factory=_fast_event_loop()) as runner:
+        runner.run(serve())
     return 0
 
 

@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from connector.ratelimit import RateLimit, TokenBucket
 from connector.simulator.outcomes import ERROR_CODES, OutcomePicker
@@ -124,8 +124,8 @@ class _Connection(asyncio.Protocol):
         return self.bind_type in ("bind_receiver", "bind_transceiver")
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports implement asyncio.Transport without subclassing it
+        self.transport = cast(asyncio.Transport, transport)
         self.simulator.connections.add(self)
 
     def connection_lost(self, exc: Exception | None) -> None:

@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from connector.errors import BindError, ConfigError, SessionClosed
 from connector.ratelimit import TokenBucket
@@ -198,8 +198,8 @@ class SmppSession(asyncio.Protocol):
     # ---- asyncio.Protocol ----------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # uvloop's transports implement asyncio.Transport without subclassing it
+        self._transport = cast(asyncio.Transport, transport)
         self._spawn(self._expire_pending())
 
     def connection_lost(self, exc: Exception | None) -> None:
