@@ -27,6 +27,8 @@ from connector.simulator import RestSimulatorSettings, SimulatorSettings, Simula
 from connector.simulator.rest_api import DEMO_API_KEY, DEMO_SECRET_KEY
 from connector.simulator.smsc import DEMO_PASSWORD, DEMO_SYSTEM_ID
 
+DEMO_WEBHOOK_TOKEN = "demo-callback-token"  # local demo only
+
 VIETNAMESE = "Mã xác thực của bạn là {n}. Không chia sẻ mã này với bất kỳ ai."
 LONG_VIETNAMESE = "Cảm ơn quý khách đã sử dụng dịch vụ của chúng tôi. " * 3
 LONG_GSM = "Your parcel {n} is on its way. Track it at example.com/t/{n} - reply STOP to opt out. " * 3
@@ -39,6 +41,7 @@ def build_batch(total: int, now_ms: int) -> list[dict[str, Any]]:
         ("Voice OTP", 0.05),
         ("voice from file", 0.03),
         ("Viber", 0.06),
+        ("SMS over REST", 0.03),
         ("long GSM", 0.16),
         ("Vietnamese UCS2", 0.2),
         ("long UCS2", 0.1),
@@ -67,6 +70,8 @@ def build_batch(total: int, now_ms: int) -> list[dict[str, Any]]:
                     {"image_url": "https://example.com/promo.png"},
                 ]
                 batch.append(channel_request(f"demo-{n}", phone, "VIBER", meta, viber=shapes[i % len(shapes)]))
+            elif kind == "SMS over REST":
+                batch.append(sms_request(f"demo-{n}", phone, VIETNAMESE.format(n=n), route="REST", metadata=meta))
             elif kind == "long GSM":
                 batch.append(sms_request(f"demo-{n}", phone, LONG_GSM.format(n=n), metadata=meta))
             elif kind == "Vietnamese UCS2":
@@ -104,7 +109,8 @@ def run_demo(total: int) -> int:
         broker.start()
         bootstrap = broker.bootstrap_servers
         print(f"Kafka ready on {bootstrap} after {time.monotonic() - started:.1f}s", flush=True)
-    simulator = SimulatorThread(SimulatorSettings(throttle_rate=30.0, dlr_delay=0.5), RestSimulatorSettings())
+    rest_settings = RestSimulatorSettings(callback_delay=0.5)
+    simulator = SimulatorThread(SimulatorSettings(throttle_rate=30.0, dlr_delay=0.5), rest_settings)
     simulator.start()
     print(
         f"ViHAT simulator: SMSC (30 submit_sm/s per bind) on 127.0.0.1:{simulator.port}, "
@@ -123,10 +129,19 @@ def run_demo(total: int) -> int:
             "rate_per_bind": 30,
         },
         rest={"base_url": simulator.rest_url, "api_key": DEMO_API_KEY, "secret_key": DEMO_SECRET_KEY},
+        roles=["dispatcher", "webhook"],
+        webhook={"host": "127.0.0.1", "port": 0, "token": DEMO_WEBHOOK_TOKEN},
     )
     connector = ConnectorThread(settings).start()
+    assert connector.connector.webhook_server is not None
+    webhook = f"http://127.0.0.1:{connector.connector.webhook_server.port}"
+    rest_settings.sms_callback_url = f"{webhook}/callbacks/sms-status/{DEMO_WEBHOOK_TOKEN}"
+    rest_settings.chat_callback_url = f"{webhook}/callbacks/chat-status/{DEMO_WEBHOOK_TOKEN}"
+    rest_settings.reply_callback_url = f"{webhook}/callbacks/replies/{DEMO_WEBHOOK_TOKEN}"
+    print(f"connector running: dispatcher + webhook on {webhook}", flush=True)
     results = TopicReader(bootstrap, topics.submit_results, SchemaName.SUBMIT_RESULT)
     reports = TopicReader(bootstrap, topics.delivery_reports, SchemaName.DELIVERY_REPORT)
+    replies = TopicReader(bootstrap, topics.inbound_replies, SchemaName.INBOUND_REPLY)
     try:
         batch = build_batch(total, int(time.time() * 1000))
         produce_requests(bootstrap, topics.send_requests, batch)
@@ -135,18 +150,46 @@ def run_demo(total: int) -> int:
             flush=True,
         )
         results.read_until(len(batch), timeout=180)
-        expected_dlrs = sum(r["parts"] for r in results.records if r["status"] == "ACCEPTED" and r["route"] == "SMPP")
-        reports.read_until(expected_dlrs, timeout=120)
+        assert simulator.rest is not None
+        callbacks = wait_for_callbacks(simulator, results.records)
+        for n in range(5):
+            simulator.run(simulator.rest.post_reply(f"8490000000{n}", ("STOP", "Cảm ơn", "OK")[n % 3]))
+        smpp_parts = sum(r["parts"] for r in results.records if r["status"] == "ACCEPTED" and r["route"] == "SMPP")
+        reports.read_until(smpp_parts + callbacks, timeout=120)
+        replies.read_until(5, timeout=30)
     finally:
         connector.stop()
         simulator.stop()
         results.close()
         reports.close()
+        replies.close()
         if broker is not None:
             broker.cleanup()
     ok = print_summary(batch, results.records, reports.records, simulator)
+    print(f"two-way replies          {len(replies.records)} of 5 on {topics.inbound_replies}")
+    ok = ok and len(replies.records) == 5
     print(f"everything stopped; demo took {time.monotonic() - started:.1f}s")
     return 0 if ok else 1
+
+
+def wait_for_callbacks(simulator: SimulatorThread, results: list[dict[str, Any]], timeout: float = 60) -> int:
+    """Every accepted REST SMS and Viber message gets at least one status callback; wait until they are
+    all posted and the simulator stops producing more (Viber SEEN follows DELIVERED)."""
+    assert simulator.rest is not None
+    stats = simulator.rest.stats
+    minimum = sum(
+        1 for r in results if r["status"] == "ACCEPTED" and r["channel"] in ("SMS", "VIBER") and r["route"] == "REST"
+    )
+    deadline = time.monotonic() + timeout
+    last, steady_since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        posted = stats.callbacks_posted
+        if posted != last:
+            last, steady_since = posted, time.monotonic()
+        elif posted >= minimum and time.monotonic() - steady_since > 1.5:
+            break
+        time.sleep(0.2)
+    return last
 
 
 def print_summary(
@@ -192,12 +235,14 @@ def print_summary(
         )
     sim = simulator.simulator.stats
     print(f"simulator DLRs           sent {sim.dlrs_sent}, acknowledged {sim.dlrs_acked}, retried {sim.dlrs_retried}")
-    dlr_status = Counter(r["status"] for r in reports)
-    correlated = sum(1 for r in reports if r["request_id"])
-    print(
-        f"SMPP delivery reports    {len(reports)} of {parts} parts, correlated {correlated}  "
-        + "  ".join(f"{k}={v}" for k, v in sorted(dlr_status.items()))
-    )
+    for source in ("SMPP_DLR", "SMS_CALLBACK", "CHAT_CALLBACK"):
+        of_source = [r for r in reports if r["source"] == source]
+        correlated = sum(1 for r in of_source if r["request_id"])
+        statuses = Counter(r["status"] for r in of_source)
+        print(
+            f"reports {source:<16} {len(of_source)}, correlated {correlated}  "
+            + "  ".join(f"{k}={v}" for k, v in sorted(statuses.items()))
+        )
     print(
         f"throughput               {len(results) / max(span_ms / 1000, 1e-3):.1f} results/s "
         f"over {span_ms / 1000:.1f}s (rate limit 4 binds x 30 submit_sm/s)"
@@ -210,7 +255,10 @@ def print_summary(
         )
     print("SMPP latency includes queueing behind the 4 x 30/s rate limit")
     print("=" * 72)
-    complete = len(results) == len(batch) and len(reports) == parts
+    dlrs = sum(1 for r in reports if r["source"] == "SMPP_DLR")
+    statuses_posted = simulator.rest.stats.callbacks if simulator.rest is not None else []
+    callbacks = sum(1 for body in statuses_posted if "status" in body)  # replies have no status
+    complete = len(results) == len(batch) and dlrs == parts and len(reports) == parts + callbacks
     if not complete:
         print("INCOMPLETE: some results or delivery reports did not arrive in time", file=sys.stderr)
     return complete
