@@ -92,6 +92,9 @@ def start_connector(bootstrap: str, topics_prefix: str, port: int, workdir: Path
         "dispatcher:",
         "  summary_interval: 5",
         "log_level: WARNING",
+        "http:",
+        "  host: 127.0.0.1",
+        "  port: 0",
     ]
     config.write_text("\n".join(lines) + "\n")
     env = {**os.environ, "VIHAT_SMPP__SYSTEM_ID": DEMO_SYSTEM_ID, "VIHAT_SMPP__PASSWORD": DEMO_PASSWORD}

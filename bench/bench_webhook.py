@@ -33,7 +33,7 @@ def start_connector(bootstrap: str, prefix: str, port: int, workdir: Path) -> su
     topics = prefixed_topics(prefix).model_dump()
     lines = ["roles: [webhook]", "log_level: WARNING", "kafka:", f"  bootstrap_servers: '{bootstrap}'", "  topics:"]
     lines += [f"    {key}: {value}" for key, value in topics.items()]
-    lines += ["webhook:", "  host: 127.0.0.1", f"  port: {port}"]
+    lines += ["http:", "  host: 127.0.0.1", f"  port: {port}"]
     config = workdir / "webhook.yaml"
     config.write_text("\n".join(lines) + "\n")
     env = {**os.environ, "VIHAT_WEBHOOK__TOKEN": TOKEN}

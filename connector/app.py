@@ -12,9 +12,11 @@ from connector.config import Role, Settings
 from connector.correlation import LocalIndex
 from connector.dispatcher import Dispatcher
 from connector.errors import ConfigError
+from connector.http_app import build_http_app
 from connector.httpserver import UvicornServer
 from connector.kafka.producer import AsyncProducer
 from connector.kafka.serde import Serde, Serialization, make_serde
+from connector.metrics import Metrics
 from connector.ratelimit import RateLimit
 from connector.reports import DeliverHandler
 from connector.rest.client import RestClient, RestEndpoint, RestPolicy
@@ -86,6 +88,7 @@ class Connector:
         reply_serde = serde(SchemaName.INBOUND_REPLY, topics.inbound_replies)
         self.producer = AsyncProducer(kafka.bootstrap_servers, kafka.producer)
         self.index = LocalIndex(settings.dispatcher.correlation_capacity)
+        self.metrics = Metrics()
         self.reports = DeliverHandler(settings, self.producer, report_serde, reply_serde, self.index)
         self.pool: BindPool | None = None
         self.rest: RestClient | None = None
@@ -106,14 +109,16 @@ class Connector:
                 serde(SchemaName.SUBMIT_RESULT, topics.submit_results),
                 serde(SchemaName.MESSAGE_INDEX_ENTRY, topics.message_index),
                 self.index,
+                self.metrics,
             )
         self.webhook: WebhookApp | None = None
-        self.webhook_server: UvicornServer | None = None
         if Role.WEBHOOK in roles:
             if not settings.webhook.token.get_secret_value():
                 raise ConfigError("webhook.token: required when the webhook role is on (VIHAT_WEBHOOK__TOKEN)")
-            self.webhook = WebhookApp(settings, self.producer, report_serde, reply_serde, self.index, self.readiness)
-            self.webhook_server = UvicornServer(self.webhook.app, settings.webhook.host, settings.webhook.port)
+            self.webhook = WebhookApp(settings, self.producer, report_serde, reply_serde, self.index)
+        self.metrics.attach(self)
+        http_app = build_http_app(self.metrics, self.readiness, self.webhook.routes if self.webhook else [])
+        self.http_server = UvicornServer(http_app, settings.http.host, settings.http.port)
         self.stop_event: asyncio.Event | None = None
         self.started = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -136,9 +141,13 @@ class Connector:
         await self.producer.start()
         if self.pool is not None:
             await self.pool.start()
-        if self.webhook_server is not None:
-            await self.webhook_server.start()
-            log.info("webhook listening on %s:%d", self.settings.webhook.host, self.webhook_server.port)
+        await self.http_server.start()
+        log.info(
+            "HTTP server (probes, metrics%s) on %s:%d",
+            ", callbacks" if self.webhook else "",
+            self.settings.http.host,
+            self.http_server.port,
+        )
         dispatching = asyncio.create_task(self.dispatcher.run(stop)) if self.dispatcher else None
         summary = asyncio.create_task(self._summarize())
         if self.dispatcher is not None:
@@ -148,8 +157,7 @@ class Connector:
             await stop.wait()
         finally:
             summary.cancel()
-            if self.webhook_server is not None:
-                await self.webhook_server.stop()
+            await self.http_server.stop()
             if dispatching is not None:
                 await dispatching  # drains in-flight work, flushes the producer, commits
             else:

@@ -108,11 +108,16 @@ class RestSettings(_Section):
     sms_fallback_to_rest: bool = Field(True, description="route AUTO SMS over REST while no SMPP bind is up")
 
 
-class WebhookSettings(_Section):
-    """The HTTP server for the provider's callbacks (DESIGN.md section 7)."""
+class HttpSettings(_Section):
+    """The process's one HTTP server: /healthz, /readyz, /metrics, and the callbacks with the webhook role."""
 
     host: str = "0.0.0.0"
     port: int = Field(8080, ge=0, le=65535)
+
+
+class WebhookSettings(_Section):
+    """The provider's callbacks (DESIGN.md section 7)."""
+
     sms_status_path: str = "/callbacks/sms-status"
     chat_status_path: str = "/callbacks/chat-status"
     reply_path: str = "/callbacks/replies"
@@ -152,6 +157,7 @@ class Settings(BaseSettings):
     smpp: SmppSettings = SmppSettings()
     rest: RestSettings = RestSettings()
     webhook: WebhookSettings = WebhookSettings()
+    http: HttpSettings = HttpSettings()
     dispatcher: DispatcherSettings = DispatcherSettings()
     log_level: str = "INFO"
 

@@ -130,11 +130,12 @@ def run_demo(total: int) -> int:
         },
         rest={"base_url": simulator.rest_url, "api_key": DEMO_API_KEY, "secret_key": DEMO_SECRET_KEY},
         roles=["dispatcher", "webhook"],
-        webhook={"host": "127.0.0.1", "port": 0, "token": DEMO_WEBHOOK_TOKEN},
+        webhook={"token": DEMO_WEBHOOK_TOKEN},
+        http={"host": "127.0.0.1", "port": 0},
     )
     connector = ConnectorThread(settings).start()
-    assert connector.connector.webhook_server is not None
-    webhook = f"http://127.0.0.1:{connector.connector.webhook_server.port}"
+    assert connector.connector.http_server is not None
+    webhook = f"http://127.0.0.1:{connector.connector.http_server.port}"
     rest_settings.sms_callback_url = f"{webhook}/callbacks/sms-status/{DEMO_WEBHOOK_TOKEN}"
     rest_settings.chat_callback_url = f"{webhook}/callbacks/chat-status/{DEMO_WEBHOOK_TOKEN}"
     rest_settings.reply_callback_url = f"{webhook}/callbacks/replies/{DEMO_WEBHOOK_TOKEN}"

@@ -25,6 +25,7 @@ from connector.kafka.deadletter import error_headers
 from connector.kafka.offsets import OffsetTracker
 from connector.kafka.producer import AsyncProducer
 from connector.kafka.serde import Serde
+from connector.metrics import Metrics
 from connector.records import ResultStatus, millis, submit_result
 from connector.routing import Router
 from connector.validation import validate_common
@@ -64,8 +65,10 @@ class Dispatcher:
         result_serde: Serde,
         index_serde: Serde,
         index: LocalIndex,
+        metrics: Metrics,
     ) -> None:
         self.settings = settings
+        self._metrics = metrics
         self._topics = settings.kafka.topics
         self._limits = settings.dispatcher
         self._producer = producer
@@ -85,11 +88,14 @@ class Dispatcher:
                 "enable.auto.commit": "false",
                 "auto.offset.reset": "earliest",
                 "partition.assignment.strategy": "cooperative-sticky",
+                "statistics.interval.ms": 5000,
+                "stats_cb": metrics.on_consumer_statistics,
                 **settings.kafka.consumer,
             }
         )
         self.consumed = 0
-        self.results: Counter[str] = Counter()
+        self.results: Counter[tuple[str, str, str]] = Counter()  # (channel, route, status)
+        self.provider_codes: Counter[tuple[str, str]] = Counter()  # (route, code)
         self.dead_letters = 0
         self.ready = asyncio.Event()
 
@@ -232,7 +238,12 @@ class Dispatcher:
     ) -> None:
         completed_at = time.time()
         result = submit_result(request, status, received_at=received_at, completed_at=completed_at, **details)
-        self.results[status.value] += 1
+        route = result["route"]
+        self.results[(request["channel"], route, status.value)] += 1
+        if result["provider_code"]:
+            self.provider_codes[(route, result["provider_code"])] += 1
+        if status is ResultStatus.ACCEPTED:
+            self._metrics.submit_latency.labels(route).observe(completed_at - received_at)
         ids: list[str] = result["provider_message_ids"]
         topic, partition, offset = _position(message)
         outputs = _Outputs(1 + len(ids), lambda: self._offsets.complete(topic, partition, offset))

@@ -82,6 +82,7 @@ def connector_factory(kafka_bootstrap: str, topics: Topics) -> Iterator[Callable
                 "reconnect_base": 0.1,
                 **(smpp or {}),
             },
+            http={"host": "127.0.0.1", "port": 0},
             rest={"api_key": DEMO_API_KEY, "secret_key": DEMO_SECRET_KEY, "backoff_base": 0.05, **(rest or {})},
             **sections,
         )

@@ -133,6 +133,16 @@ class BindPool:
     def healthy_binds(self) -> int:
         return sum(1 for slot in self._senders if slot.state is BindState.BOUND)
 
+    def binds_by_state(self) -> dict[str, int]:
+        counts = {state.value: 0 for state in BindState}
+        for slot in self.slots:
+            counts[slot.state.value] += 1
+        return counts
+
+    @property
+    def window_in_use(self) -> int:
+        return sum(slot.session.window_in_use for slot in self.slots if slot.session is not None)
+
     def next_reference(self) -> int:
         """Concatenation reference: a counter, so consecutive long messages never share one."""
         self._reference = (self._reference + 1) & 0xFFFF

@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from connector.config import Settings
 from connector.correlation import LocalIndex
@@ -33,8 +32,6 @@ from connector.webhook.parsing import CallbackError, chat_status_report, inbound
 from connector.webhook.security import SourcePolicy, token_matches
 
 log = logging.getLogger(__name__)
-
-Readiness = Callable[[], Awaitable[list[str]]]
 
 
 class _BodyTooLarge(Exception):
@@ -56,7 +53,6 @@ class WebhookApp:
         report_serde: Serde,
         reply_serde: Serde,
         index: LocalIndex,
-        readiness: Readiness,
     ) -> None:
         self._settings = settings.webhook
         self._topics = settings.kafka.topics
@@ -64,40 +60,25 @@ class WebhookApp:
         self._report_serde = report_serde
         self._reply_serde = reply_serde
         self._index = index
-        self._readiness = readiness
         self._token = settings.webhook.token.get_secret_value()
         self._sources = SourcePolicy(
             settings.webhook.allowed_networks, settings.webhook.trusted_proxies, settings.webhook.forwarded_header
         )
         self.dedup = DeliveryDeduplicator(settings.webhook.dedup_capacity)
         self.responses: Counter[tuple[str, int]] = Counter()
+        self.accepted: Counter[tuple[str, str]] = Counter()  # (source, status) written to Kafka
         endpoints = [
             (self._settings.sms_status_path, _Endpoint("sms_status", sms_status_report, False)),
             (self._settings.chat_status_path, _Endpoint("chat_status", chat_status_report, False)),
             (self._settings.reply_path, _Endpoint("reply", inbound_reply, True)),
         ]
-        routes = [
-            Route("/healthz", self._healthz),
-            Route("/readyz", self._readyz),
-            Route("/openapi.json", self._openapi),
-        ]
+        routes: list[BaseRoute] = [Route("/openapi.json", self._openapi)]
         for path, endpoint in endpoints:
             handler = self._handler(endpoint)
             routes.append(Route(path, handler, methods=["POST"]))
             routes.append(Route(path.rstrip("/") + "/{token}", handler, methods=["POST"]))
-        self.app = Starlette(routes=routes)
+        self.routes = routes
         self._openapi_document = openapi_document(settings.webhook)
-
-    # ---- probes --------------------------------------------------------------------------------
-
-    async def _healthz(self, _request: Request) -> JSONResponse:
-        return JSONResponse({"status": "alive"})
-
-    async def _readyz(self, _request: Request) -> JSONResponse:
-        problems = await self._readiness()
-        if problems:
-            return JSONResponse({"status": "not ready", "problems": problems}, status_code=503)
-        return JSONResponse({"status": "ready"})
 
     async def _openapi(self, _request: Request) -> JSONResponse:
         return JSONResponse(self._openapi_document)
@@ -140,6 +121,8 @@ class WebhookApp:
             await asyncio.wait_for(asyncio.shield(delivery), self._settings.ack_timeout)
         except (TimeoutError, RuntimeError):
             return self._error(503, "Kafka did not acknowledge the callback in time; retry later")
+        if not endpoint.is_reply:
+            self.accepted[(record["source"], record["status"])] += 1
         return JSONResponse({"status": "accepted"})
 
     async def _read_body(self, request: Request) -> bytes:

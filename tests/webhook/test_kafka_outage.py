@@ -44,10 +44,11 @@ def test_callbacks_during_a_broker_outage_are_retried_and_land_once(
             "topics": topics.model_dump(),
             "producer": {"log_level": "0"},
         },
-        webhook={"host": "127.0.0.1", "port": 0, "token": TOKEN, "ack_timeout": 1.0, "retry_after": 1},
+        webhook={"token": TOKEN, "ack_timeout": 1.0, "retry_after": 1},
+        http={"host": "127.0.0.1", "port": 0},
     )
     connector = ConnectorThread(settings).start()
-    server = connector.connector.webhook_server
+    server = connector.connector.http_server
     assert server is not None
     url = f"http://127.0.0.1:{server.port}/callbacks/chat-status/{TOKEN}"
     simulator = simulator_factory(rest=RestSimulatorSettings(callback_retry_delay=0.5, callback_attempts=200))

@@ -34,13 +34,13 @@ SMS_CALLBACK = {
 
 
 def webhook_section(**extra: Any) -> dict[str, Any]:
-    return {"host": "127.0.0.1", "port": 0, "token": TOKEN, **extra}
+    return {"token": TOKEN, **extra}
 
 
 @pytest.fixture
 def webhook_only(connector_factory: Callable[..., ConnectorThread]) -> tuple[ConnectorThread, str]:
     connector = connector_factory(1, roles=["webhook"], webhook=webhook_section(max_body_bytes=4096))
-    server = connector.connector.webhook_server
+    server = connector.connector.http_server
     assert server is not None
     return connector, f"http://127.0.0.1:{server.port}"
 
@@ -59,7 +59,7 @@ def test_callbacks_from_the_simulator_are_correlated(
         webhook=webhook_section(),
         rest={"base_url": simulator.rest_url},
     )
-    server = connector.connector.webhook_server
+    server = connector.connector.http_server
     assert server is not None
     base = f"http://127.0.0.1:{server.port}"
     rest_settings.sms_callback_url = f"{base}/callbacks/sms-status/{TOKEN}"
@@ -114,7 +114,7 @@ def test_rejections_name_the_problem(webhook_only: tuple[ConnectorThread, str]) 
 
 def test_source_allow_list(connector_factory: Callable[..., ConnectorThread]) -> None:
     connector = connector_factory(1, roles=["webhook"], webhook=webhook_section(allowed_networks=["10.0.0.0/8"]))
-    server = connector.connector.webhook_server
+    server = connector.connector.http_server
     assert server is not None
     response = httpx.post(f"http://127.0.0.1:{server.port}/callbacks/sms-status/{TOKEN}", json=SMS_CALLBACK)
     assert response.status_code == 403

@@ -1,0 +1,151 @@
+"""Prometheus metrics (base units, `_total` counters, bounded labels: never a phone number, request id
+or message id).
+
+Most figures already exist as plain counters on the objects that own them (dispatcher, bind pool,
+reports handler, webhook); a collector reads them at scrape time, so the hot path pays nothing for
+metrics except the latency histogram's observe().
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import CollectorRegistry, Gauge, Histogram, Info
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from connector.app import Connector
+
+log = logging.getLogger(__name__)
+
+VERSION = "0.1.0"
+# SMS submit latency spans a loopback SMSC (ms) to a throttled provider (tens of seconds).
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+
+class Metrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        self.submit_latency = Histogram(
+            "vihat_submit_latency_seconds",
+            "From consuming a request to the provider's answer, accepted requests",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.consumer_lag = Gauge(
+            "vihat_consumer_lag",
+            "Records behind the partition's end (librdkafka statistics)",
+            ["topic", "partition"],
+            registry=self.registry,
+        )
+        Info("vihat_build", "Connector build", registry=self.registry).info({"version": VERSION})
+
+    def attach(self, connector: Connector) -> None:
+        self.registry.register(_ConnectorCollector(connector))
+
+    def on_consumer_statistics(self, document: str) -> None:
+        """librdkafka's stats_cb: consumer lag per assigned partition."""
+        try:
+            stats = json.loads(document)
+        except ValueError:
+            return
+        for topic, topic_stats in stats.get("topics", {}).items():
+            for partition, partition_stats in topic_stats.get("partitions", {}).items():
+                lag = partition_stats.get("consumer_lag", -1)
+                if partition != "-1" and lag >= 0:
+                    self.consumer_lag.labels(topic, partition).set(lag)
+
+
+def _counter(name: str, documentation: str, labels: list[str], values: Mapping[Any, float]) -> Metric:
+    family = CounterMetricFamily(name, documentation, labels=labels)
+    for key, value in values.items():
+        family.add_metric(list(key), value)
+    return family
+
+
+class _ConnectorCollector(Collector):
+    def __init__(self, connector: Connector) -> None:
+        self._connector = connector
+
+    def collect(self) -> Iterator[Metric]:
+        connector = self._connector
+        reports = connector.reports
+        yield _counter(
+            "vihat_dlrs",
+            "SMPP delivery receipts written to Kafka, by normalized status",
+            ["status"],
+            {(status,): count for status, count in reports.by_status.items()},
+        )
+        yield _counter(
+            "vihat_correlation",
+            "Reports looked up in the message index",
+            ["outcome"],
+            {("hit",): connector.index.hits, ("miss",): connector.index.misses},
+        )
+        dispatcher, pool = connector.dispatcher, connector.pool
+        if dispatcher is not None:
+            yield _counter("vihat_records_consumed", "Send requests consumed", [], {(): dispatcher.consumed})
+            yield _counter(
+                "vihat_results", "Submit results written", ["channel", "route", "status"], dispatcher.results
+            )
+            yield _counter(
+                "vihat_provider_codes",
+                "Provider answers by route and code",
+                ["route", "code"],
+                dispatcher.provider_codes,
+            )
+            yield _counter(
+                "vihat_dead_letter_records",
+                "Undecodable records sent to the dead-letter topic",
+                [],
+                {(): dispatcher.dead_letters},
+            )
+            in_flight = GaugeMetricFamily("vihat_requests_in_flight", "Requests consumed and not yet finished")
+            in_flight.add_metric([], dispatcher.in_flight)
+            yield in_flight
+        if pool is not None:
+            states = GaugeMetricFamily("vihat_binds", "SMPP binds by state", labels=["state"])
+            for state, count in pool.binds_by_state().items():
+                states.add_metric([state], count)
+            yield states
+            window = GaugeMetricFamily("vihat_window_in_use", "Outstanding submit_sm over all binds")
+            window.add_metric([], pool.window_in_use)
+            yield window
+            yield _counter(
+                "vihat_throttles",
+                "ESME_RTHROTTLED / ESME_RMSGQFUL answers",
+                [],
+                {(): sum(slot.throttles for slot in pool.slots)},
+            )
+            yield _counter(
+                "vihat_reconnects",
+                "SMPP sessions re-bound after they ended",
+                [],
+                {(): sum(slot.reconnects for slot in pool.slots)},
+            )
+            yield _counter(
+                "vihat_token_bucket_wait_seconds",
+                "Time submits waited for a token, per bind",
+                ["bind"],
+                {(slot.name,): slot.bucket.waited_seconds for slot in pool.slots},
+            )
+        if connector.webhook is not None:
+            webhook = connector.webhook
+            yield _counter(
+                "vihat_webhook_requests",
+                "Callback requests by endpoint and HTTP status",
+                ["endpoint", "code"],
+                {(endpoint, str(code)): count for (endpoint, code), count in webhook.responses.items()},
+            )
+            yield _counter(
+                "vihat_callbacks",
+                "Status callbacks written to Kafka, by source and status",
+                ["source", "status"],
+                webhook.accepted,
+            )
+            yield _counter("vihat_callbacks_duplicate", "Repeated callbacks absorbed", [], {(): webhook.dedup.absorbed})
