@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import enum
 import ipaddress
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -178,10 +180,30 @@ class Settings(BaseSettings):
         return tuple(sources)
 
 
+SECRET_KEYS = ("smpp.system_id", "smpp.password", "rest.api_key", "rest.secret_key", "webhook.token")
+
+
+def secrets_from_files(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """`VIHAT_SMPP_PASSWORD_FILE=/run/secrets/smpp-password` reads the secret from a mounted file."""
+    found: dict[str, dict[str, str]] = {}
+    for key in SECRET_KEYS:
+        section, name = key.split(".")
+        variable = f"VIHAT_{section.upper()}_{name.upper()}_FILE"  # single _: not a settings key
+        if variable in environ:
+            try:
+                value = Path(environ[variable]).read_text().strip()
+            except OSError as exc:
+                raise ConfigError(f"{key}: cannot read {variable}={environ[variable]}: {exc.strerror}") from exc
+            found.setdefault(section, {})[name] = value
+    return found
+
+
 def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
-    """Read `path` (YAML) and the environment; raise ConfigError naming every bad key."""
+    """Read `path` (YAML), the environment and secret files; raise ConfigError naming every bad key."""
     if path is not None and not path.is_file():
         raise ConfigError(f"config file not found: {path}")
+    for section, values in secrets_from_files(os.environ).items():
+        overrides[section] = {**values, **overrides.get(section, {})}
     try:
         if path is not None:
             return Settings(_yaml_file=path, **overrides)  # type: ignore[call-arg]

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from connector.cli import main
+from connector.config import load_settings
+from connector.errors import ConfigError
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "connector.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIHAT_SMPP__BINDS", "7")
+    settings = load_settings(write(tmp_path, "smpp:\n  binds: 2\n  port: 7888\n"))
+    assert (settings.smpp.binds, settings.smpp.port) == (7, 7888)
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("smpp:\n  bindz: 2\n", "smpp.bindz"),
+        ("smpp:\n  binds: 0\n", "smpp.binds"),
+        ("webhook:\n  allowed_networks: [10.0.0.0/33]\n", "webhook.allowed_networks"),
+        ("roles: [dispatcher, mailer]\n", "roles"),
+    ],
+)
+def test_invalid_keys_are_named(tmp_path: Path, text: str, named: str) -> None:
+    with pytest.raises(ConfigError, match=named.replace(".", r"\.")):
+        load_settings(write(tmp_path, text))
+
+
+def test_secrets_from_mounted_files_and_masked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret = tmp_path / "smpp-password"
+    secret.write_text("pa55word\n")
+    monkeypatch.setenv("VIHAT_SMPP_PASSWORD_FILE", str(secret))
+    monkeypatch.setenv("VIHAT_REST__SECRET_KEY", "rest-secret-value")
+    config = write(tmp_path, "smpp:\n  binds: 2\n")
+    assert load_settings(config).smpp.password.get_secret_value() == "pa55word"
+    assert main(["check-config", "--config", str(config)]) == 0
+    printed = capsys.readouterr().out
+    assert "pa55word" not in printed and "rest-secret-value" not in printed and "**********" in printed
+
+
+def test_check_config_exits_non_zero_on_an_invalid_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check-config", "--config", str(write(tmp_path, "kafka:\n  nope: 1\n"))]) == 2
+    assert "kafka.nope" in capsys.readouterr().err
+    assert main(["check-config", "--config", str(tmp_path / "missing.yaml")]) == 2
+
+
+def test_unreadable_secret_file_is_a_config_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("VIHAT_WEBHOOK_TOKEN_FILE", str(tmp_path / "absent"))
+    with pytest.raises(ConfigError, match=r"webhook\.token"):
+        load_settings()
