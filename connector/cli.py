@@ -7,16 +7,12 @@ import argparse
 import asyncio
 import contextlib
 import json
-import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from connector.errors import ConfigError
-
-
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+from connector.logs import configure_logging
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -24,7 +20,7 @@ def _run(args: argparse.Namespace) -> int:
     from connector.config import load_settings
 
     settings = load_settings(args.config)
-    _configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format.value)
     with asyncio.Runner(loop_factory=_fast_event_loop()) as runner:
         runner.run(Connector(settings).run())
     return 0
@@ -50,7 +46,7 @@ def _check_config(args: argparse.Namespace) -> int:
 def _simulate(args: argparse.Namespace) -> int:
     from connector.simulator.smsc import SimulatorSettings, SmscSimulator
 
-    _configure_logging("INFO")
+    configure_logging("INFO")
     settings = SimulatorSettings(
         host="127.0.0.1",
         port=args.port,
@@ -82,7 +78,7 @@ def _upload_voice(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from connector.demo import run_demo
 
-    _configure_logging("WARNING")
+    configure_logging("WARNING")
     return run_demo(args.requests)
 
 

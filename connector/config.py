@@ -25,6 +25,11 @@ from connector.smpp.receipts import MessageIdFormat
 from connector.smpp.session import BindType
 
 
+class LogFormat(enum.Enum):
+    TEXT = "text"
+    JSON = "json"
+
+
 class Role(enum.Enum):
     DISPATCHER = "dispatcher"
     WEBHOOK = "webhook"
@@ -162,6 +167,7 @@ class Settings(BaseSettings):
     http: HttpSettings = HttpSettings()
     dispatcher: DispatcherSettings = DispatcherSettings()
     log_level: str = "INFO"
+    log_format: LogFormat = LogFormat.TEXT
 
     @classmethod
     def settings_customise_sources(

@@ -25,6 +25,7 @@ from connector.kafka.deadletter import error_headers
 from connector.kafka.offsets import OffsetTracker
 from connector.kafka.producer import AsyncProducer
 from connector.kafka.serde import Serde
+from connector.logs import mask_phone
 from connector.metrics import Metrics
 from connector.records import ResultStatus, millis, submit_result
 from connector.routing import Router
@@ -244,6 +245,15 @@ class Dispatcher:
             self.provider_codes[(route, result["provider_code"])] += 1
         if status is ResultStatus.ACCEPTED:
             self._metrics.submit_latency.labels(route).observe(completed_at - received_at)
+        if log.isEnabledFor(logging.DEBUG):  # per request: DEBUG only, never on the INFO hot path
+            log.debug(
+                "%s via %s to %s: %s",
+                status.value,
+                route,
+                mask_phone(request["phone"]),
+                result["description"] or result["provider_code"],
+                extra={"request_id": request["request_id"]},
+            )
         ids: list[str] = result["provider_message_ids"]
         topic, partition, offset = _position(message)
         outputs = _Outputs(1 + len(ids), lambda: self._offsets.complete(topic, partition, offset))
