@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from connector.devstack.kafka_broker import LocalKafka, free_port
+from connector.devstack.kafka_broker import existing_or_local_broker, free_port
 from connector.devstack.stack import TopicReader, create_topics, prefixed_topics, produce_requests, sms_request
 from connector.ratelimit import RateLimit
 from connector.schemas import SchemaName
@@ -115,12 +115,7 @@ def main() -> int:
     parser.add_argument("--raw", type=int, default=20_000)
     args = parser.parse_args()
 
-    broker = None
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    if not bootstrap:
-        broker = LocalKafka(port=free_port())
-        broker.start()
-        bootstrap = broker.bootstrap_servers
+    bootstrap, broker = existing_or_local_broker()
     port = free_port()
     simulator = start_simulator(port)
     workdir = Path(tempfile.mkdtemp(prefix="vihat-bench-"))

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import httpx
 
-from connector.devstack.kafka_broker import LocalKafka, free_port
+from connector.devstack.kafka_broker import existing_or_local_broker, free_port
 from connector.devstack.stack import create_topics, prefixed_topics
 
 TOKEN = "bench-token"
@@ -111,12 +111,7 @@ def main() -> int:
     parser.add_argument("--time-limit", type=float, default=120.0)
     parser.add_argument("--seconds", type=float, default=15.0, help="wrk run length")
     args = parser.parse_args()
-    broker = None
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    if not bootstrap:
-        broker = LocalKafka(port=free_port())
-        broker.start()
-        bootstrap = broker.bootstrap_servers
+    bootstrap, broker = existing_or_local_broker()
     prefix = f"whbench{int(time.time())}"
     create_topics(bootstrap, prefixed_topics(prefix))
     port = free_port()

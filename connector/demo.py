@@ -3,7 +3,6 @@ requests, and a summary a person can read."""
 
 from __future__ import annotations
 
-import os
 import random
 import statistics
 import sys
@@ -12,7 +11,7 @@ from collections import Counter
 from typing import Any
 
 from connector.config import Settings
-from connector.devstack.kafka_broker import LocalKafka, free_port
+from connector.devstack.kafka_broker import existing_or_local_broker
 from connector.devstack.stack import (
     ConnectorThread,
     TopicReader,
@@ -100,15 +99,10 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def run_demo(total: int) -> int:
-    broker: LocalKafka | None = None
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     started = time.monotonic()
-    if not bootstrap:
-        print("starting Kafka (KRaft, single node) on 127.0.0.1 ...", flush=True)
-        broker = LocalKafka(port=free_port())
-        broker.start()
-        bootstrap = broker.bootstrap_servers
-        print(f"Kafka ready on {bootstrap} after {time.monotonic() - started:.1f}s", flush=True)
+    print("Kafka: KAFKA_BOOTSTRAP_SERVERS, or a single-node KRaft broker started on 127.0.0.1 ...", flush=True)
+    bootstrap, broker = existing_or_local_broker()
+    print(f"Kafka ready on {bootstrap} after {time.monotonic() - started:.1f}s", flush=True)
     rest_settings = RestSimulatorSettings(callback_delay=0.5)
     simulator = SimulatorThread(SimulatorSettings(throttle_rate=30.0, dlr_delay=0.5), rest_settings)
     simulator.start()

@@ -216,6 +216,16 @@ class LocalKafka:
         return path
 
 
+def existing_or_local_broker() -> tuple[str, LocalKafka | None]:
+    """KAFKA_BOOTSTRAP_SERVERS when it is set, else a broker started here; the caller cleans it up."""
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if bootstrap:
+        return bootstrap, None
+    broker = LocalKafka(port=free_port())
+    broker.start()
+    return broker.bootstrap_servers, broker
+
+
 def free_port() -> int:
     import socket
 

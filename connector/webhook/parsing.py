@@ -78,34 +78,22 @@ def phone_digits(raw: str | None) -> str | None:
     return raw.lstrip("+").strip() if raw else None
 
 
-def sms_status_report(body: dict[str, Any], received_at: float) -> dict[str, Any]:
+def _report(
+    source: str,
+    channel: str,
+    id_field: str,
+    phone_field: str,
+    time_field: str,
+    body: dict[str, Any],
+    received_at: float,
+) -> dict[str, Any]:
+    """The DeliveryReport fields both callback kinds share; the caller adds what only one carries."""
     raw_status = _text(body, "status", required=True) or ""
     return {
         "request_id": None,
-        "provider_message_id": provider_id(_text(body, "reference_id", required=True) or ""),
-        "channel": "SMS",
-        "source": "SMS_CALLBACK",
-        "status": normalize_status(raw_status).value,
-        "raw_status": raw_status,
-        "error_code": _text(body, "err_code", required=False),
-        "price": _text(body, "total_price", required=False),
-        "currency": _text(body, "currency", required=False),
-        "part_number": None,
-        "total_parts": None,
-        "phone": phone_digits(_text(body, "phone", required=False)),
-        "event_time": _event_millis(body, "delivery_time"),
-        "received_at": millis(received_at),
-        "metadata": {},
-    }
-
-
-def chat_status_report(body: dict[str, Any], received_at: float) -> dict[str, Any]:
-    raw_status = _text(body, "status", required=True) or ""
-    return {
-        "request_id": None,
-        "provider_message_id": provider_id(_text(body, "message_id", required=True) or ""),
-        "channel": "VIBER",
-        "source": "CHAT_CALLBACK",
+        "provider_message_id": provider_id(_text(body, id_field, required=True) or ""),
+        "channel": channel,
+        "source": source,
         "status": normalize_status(raw_status).value,
         "raw_status": raw_status,
         "error_code": None,
@@ -113,11 +101,23 @@ def chat_status_report(body: dict[str, Any], received_at: float) -> dict[str, An
         "currency": None,
         "part_number": None,
         "total_parts": None,
-        "phone": phone_digits(_text(body, "phone_number", required=False)),
-        "event_time": _event_millis(body, "time"),
+        "phone": phone_digits(_text(body, phone_field, required=False)),
+        "event_time": _event_millis(body, time_field),
         "received_at": millis(received_at),
         "metadata": {},
     }
+
+
+def sms_status_report(body: dict[str, Any], received_at: float) -> dict[str, Any]:
+    report = _report("SMS_CALLBACK", "SMS", "reference_id", "phone", "delivery_time", body, received_at)
+    report["error_code"] = _text(body, "err_code", required=False)
+    report["price"] = _text(body, "total_price", required=False)
+    report["currency"] = _text(body, "currency", required=False)
+    return report
+
+
+def chat_status_report(body: dict[str, Any], received_at: float) -> dict[str, Any]:
+    return _report("CHAT_CALLBACK", "VIBER", "message_id", "phone_number", "time", body, received_at)
 
 
 def inbound_reply(body: dict[str, Any], received_at: float) -> dict[str, Any]:
