@@ -10,6 +10,7 @@ from collections import Counter
 
 from connector.config import Role, Settings
 from connector.correlation import LocalIndex
+from connector.correlator.correlator import Correlator
 from connector.dispatcher import Dispatcher
 from connector.errors import ConfigError
 from connector.http_app import build_http_app
@@ -111,6 +112,11 @@ class Connector:
                 self.index,
                 self.metrics,
             )
+        self.correlator: Correlator | None = None
+        if Role.CORRELATOR in roles:
+            self.correlator = Correlator(
+                settings, self.producer, serde(SchemaName.MESSAGE_INDEX_ENTRY, topics.message_index), report_serde
+            )
         self.webhook: WebhookApp | None = None
         if Role.WEBHOOK in roles:
             if not settings.webhook.token.get_secret_value():
@@ -149,9 +155,12 @@ class Connector:
             self.http_server.port,
         )
         dispatching = asyncio.create_task(self.dispatcher.run(stop)) if self.dispatcher else None
+        correlating = asyncio.create_task(self.correlator.run(stop)) if self.correlator else None
         summary = asyncio.create_task(self._summarize())
         if self.dispatcher is not None:
             await self.dispatcher.ready.wait()
+        if self.correlator is not None:
+            await self.correlator.ready.wait()
         self.started.set()
         try:
             await stop.wait()
@@ -160,8 +169,9 @@ class Connector:
             await self.http_server.stop()
             if dispatching is not None:
                 await dispatching  # drains in-flight work, flushes the producer, commits
-            else:
-                await self.producer.close()
+            if correlating is not None:
+                await correlating
+            await self.producer.close()
             if self.pool is not None:
                 await self.pool.close()
             if self.rest is not None:

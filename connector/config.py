@@ -33,6 +33,7 @@ class LogFormat(enum.Enum):
 class Role(enum.Enum):
     DISPATCHER = "dispatcher"
     WEBHOOK = "webhook"
+    CORRELATOR = "correlator"
 
 
 class _Section(BaseModel):
@@ -115,6 +116,12 @@ class RestSettings(_Section):
     sms_fallback_to_rest: bool = Field(True, description="route AUTO SMS over REST while no SMPP bind is up")
 
 
+class CorrelatorSettings(_Section):
+    store_dir: str | None = Field(None, description="where the SQLite index lives; a temp dir when unset")
+    hold_seconds: float = Field(30.0, gt=0, description="how long a report waits for its index entry")
+    max_held: int = Field(100_000, ge=1, description="reports held at once before the oldest are released")
+
+
 class HttpSettings(_Section):
     """The process's one HTTP server: /healthz, /readyz, /metrics, and the callbacks with the webhook role."""
 
@@ -159,12 +166,13 @@ class DispatcherSettings(_Section):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VIHAT_", env_nested_delimiter="__", extra="forbid")
 
-    roles: list[Role] = [Role.DISPATCHER]
+    roles: list[Role] = [Role.DISPATCHER, Role.CORRELATOR]
     kafka: KafkaSettings = KafkaSettings()
     smpp: SmppSettings = SmppSettings()
     rest: RestSettings = RestSettings()
     webhook: WebhookSettings = WebhookSettings()
     http: HttpSettings = HttpSettings()
+    correlator: CorrelatorSettings = CorrelatorSettings()
     dispatcher: DispatcherSettings = DispatcherSettings()
     log_level: str = "INFO"
     log_format: LogFormat = LogFormat.TEXT

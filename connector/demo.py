@@ -123,7 +123,7 @@ def run_demo(total: int) -> int:
             "rate_per_bind": 30,
         },
         rest={"base_url": simulator.rest_url, "api_key": DEMO_API_KEY, "secret_key": DEMO_SECRET_KEY},
-        roles=["dispatcher", "webhook"],
+        roles=["dispatcher", "webhook", "correlator"],
         webhook={"token": DEMO_WEBHOOK_TOKEN},
         http={"host": "127.0.0.1", "port": 0},
     )

@@ -22,7 +22,7 @@ from connector.config import Settings
 from connector.correlation import IndexEntry, LocalIndex
 from connector.errors import SerdeError, ValidationError
 from connector.kafka.deadletter import error_headers
-from connector.kafka.offsets import OffsetTracker
+from connector.kafka.offsets import OffsetTracker, commit_completed
 from connector.kafka.producer import AsyncProducer
 from connector.kafka.serde import Serde
 from connector.logs import mask_phone
@@ -149,17 +149,7 @@ class Dispatcher:
             self._commit(synchronous=False)
 
     def _commit(self, synchronous: bool) -> None:
-        commits = self._offsets.take_commits()
-        if not commits:
-            return
-        offsets = [TopicPartition(topic, partition, offset) for (topic, partition), offset in commits.items()]
-        try:
-            if synchronous:
-                self._consumer.commit(offsets=offsets, asynchronous=False)
-            else:
-                self._consumer.commit(offsets=offsets, asynchronous=True)
-        except Exception as exc:  # noqa: BLE001 - next commit carries the same positions
-            log.warning("offset commit failed: %s", exc)
+        commit_completed(self._consumer, self._offsets, synchronous=synchronous)
 
     async def _drain(self) -> None:
         """Graceful stop: no new records, in-flight finished within the deadline, final commit."""
@@ -167,7 +157,7 @@ class Dispatcher:
         if self._tasks:
             log.info("draining %d in-flight requests (up to %.0fs)", len(self._tasks), deadline)
             await asyncio.wait(self._tasks, timeout=deadline)
-        remaining = await self._producer.close(timeout=deadline)
+        remaining = await self._producer.flush(timeout=deadline)
         if remaining:
             log.warning("%d records were not acknowledged before shutdown", remaining)
         self._commit(synchronous=True)

@@ -89,9 +89,8 @@ class DeliverHandler:
             "metadata": entry.metadata if entry else {},
         }
         value = self._report_serde.encode(report)
+        # delivery-reports is the correlator's output (DESIGN.md section 8); this only enriches what it knows.
         futures = [self._producer.produce_and_wait(self._topics.reports_raw, receipt.message_id, value)]
-        if entry is not None:
-            futures.append(self._producer.produce_and_wait(self._topics.delivery_reports, entry.request_id, value))
         result = await self._acknowledged(futures)
         if result == ESME_ROK:
             self.by_status[status.value] += 1

@@ -3,7 +3,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections import deque
+
+from confluent_kafka import Consumer, TopicPartition
+
+log = logging.getLogger(__name__)
 
 
 class PartitionOffsets:
@@ -74,3 +79,18 @@ class OffsetTracker:
     @property
     def in_flight(self) -> int:
         return sum(offsets.in_flight for offsets in self._partitions.values())
+
+
+def commit_completed(consumer: Consumer, tracker: OffsetTracker, *, synchronous: bool) -> None:
+    """Commit every position that moved; a failed commit is retried by the next one."""
+    commits = tracker.take_commits()
+    if not commits:
+        return
+    offsets = [TopicPartition(topic, partition, offset) for (topic, partition), offset in commits.items()]
+    try:
+        if synchronous:
+            consumer.commit(offsets=offsets, asynchronous=False)
+        else:
+            consumer.commit(offsets=offsets, asynchronous=True)
+    except Exception as exc:  # noqa: BLE001 - next commit carries the same positions
+        log.warning("offset commit failed: %s", exc)

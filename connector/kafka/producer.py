@@ -99,6 +99,14 @@ class AsyncProducer:
         except Exception:  # noqa: BLE001 - any failure means "not connected"
             return False
 
+    async def flush(self, timeout: float = 10.0) -> int:
+        """Wait until queued records are acknowledged (callbacks run here); returns those still queued."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(self._producer) > 0 and asyncio.get_running_loop().time() < deadline:
+            self._producer.poll(0)
+            await asyncio.sleep(0.01)
+        return len(self._producer)
+
     async def close(self, timeout: float = 10.0) -> int:
         """Stop polling and flush; returns the number of records still undelivered."""
         if self._poller is not None:

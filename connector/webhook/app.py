@@ -183,8 +183,5 @@ class WebhookApp:
                 part_number=entry.part_number,
                 total_parts=entry.total_parts,
             )
-        value = self._report_serde.encode(record)
-        deliveries = [self._producer.produce_and_wait(self._topics.reports_raw, record["provider_message_id"], value)]
-        if entry is not None:
-            deliveries.append(self._producer.produce_and_wait(self._topics.delivery_reports, entry.request_id, value))
-        return asyncio.gather(*deliveries)  # type: ignore[return-value]
+        value = self._report_serde.encode(record)  # the correlator writes delivery-reports from here
+        return self._producer.produce_and_wait(self._topics.reports_raw, record["provider_message_id"], value)  # type: ignore[return-value]

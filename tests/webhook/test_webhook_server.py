@@ -55,7 +55,7 @@ def test_callbacks_from_the_simulator_are_correlated(
     simulator = simulator_factory(rest=rest_settings)
     connector = connector_factory(
         simulator.port,
-        roles=["dispatcher", "webhook"],
+        roles=["dispatcher", "webhook", "correlator"],
         webhook=webhook_section(),
         rest={"base_url": simulator.rest_url},
     )

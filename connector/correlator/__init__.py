@@ -1,0 +1,1 @@
+"""The correlator role: provider message ids → requests, across replicas (DESIGN.md section 8)."""

@@ -1,0 +1,222 @@
+"""Joins `reports-raw` with `message-index`, both keyed by provider message id and co-partitioned, so
+whichever replica owns partition p holds both the index entries and the reports of p.
+
+On assignment the index partition is read from its beginning into the local store; the matching
+report partition stays paused until that restore reaches the end the broker reported, so no report
+is judged against a half-restored index. A report whose id is not indexed yet is held for
+`hold_seconds` (its entry may still be on its way from the dispatcher); when the entry arrives the
+report goes out correlated ("late"), otherwise it is published uncorrelated, with request_id null.
+Report offsets commit only once their output is acknowledged; index offsets are never committed
+because every assignment restores from the start of the compacted topic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
+
+from connector.config import Settings
+from connector.correlator.store import IndexEntry, IndexStore
+from connector.errors import SerdeError
+from connector.kafka.deadletter import error_headers
+from connector.kafka.offsets import OffsetTracker, commit_completed
+from connector.kafka.producer import AsyncProducer
+from connector.kafka.serde import Serde
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class _Held:
+    message: Message
+    report: dict[str, Any]
+    deadline: float
+
+
+class Correlator:
+    def __init__(self, settings: Settings, producer: AsyncProducer, index_serde: Serde, report_serde: Serde) -> None:
+        self._topics = settings.kafka.topics
+        self._settings = settings.correlator
+        self._producer = producer
+        self._index_serde = index_serde
+        self._report_serde = report_serde
+        directory = Path(self._settings.store_dir or tempfile.mkdtemp(prefix="vihat-correlator-"))
+        self._store = IndexStore(directory / "index.sqlite")
+        self._offsets = OffsetTracker()
+        self._held: dict[str, list[_Held]] = {}
+        self._restoring: set[int] = set()  # index partitions still being read up to their end
+        self.counts: Counter[str] = Counter()  # hit, late, uncorrelated
+        self.ready = asyncio.Event()
+        self._consumer = Consumer(
+            {
+                "bootstrap.servers": settings.kafka.bootstrap_servers,
+                "group.id": f"{settings.kafka.group_id}-correlator",
+                "enable.auto.commit": "false",
+                "auto.offset.reset": "earliest",
+                # Range gives partition p of both topics to the same member: the co-partitioning this needs.
+                "partition.assignment.strategy": "range",
+                **settings.kafka.consumer,
+            }
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        consumer = self._consumer
+        consumer.subscribe(
+            [self._topics.message_index, self._topics.reports_raw], on_assign=self._on_assign, on_revoke=self._on_revoke
+        )
+        last_commit = time.monotonic()
+        try:
+            while not stop.is_set():
+                messages = consumer.consume(500, timeout=0)
+                for message in messages:
+                    self._accept(message)
+                if self._restoring:
+                    self._resume_restored()
+                now = time.monotonic()
+                self._release_expired(now)
+                if now - last_commit >= 1.0:
+                    commit_completed(consumer, self._offsets, synchronous=False)
+                    last_commit = now
+                await asyncio.sleep(0 if messages else 0.005)
+        finally:
+            # Held reports stay uncommitted: the next owner of their partition reads them again.
+            await self._producer.flush()
+            commit_completed(consumer, self._offsets, synchronous=True)
+            consumer.close()
+            self._store.close()
+
+    # ---- assignment ----------------------------------------------------------------------------
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # No broker round trip here (a new topic's leader may not be known yet): the loop watches the
+        # restore's progress against the fetch responses' cached watermarks instead.
+        for partition in partitions:
+            if partition.topic == self._topics.message_index:
+                partition.offset = OFFSET_BEGINNING
+                self._restoring.add(partition.partition)
+        consumer.assign(partitions)
+        waiting = [TopicPartition(self._topics.reports_raw, p) for p in self._restoring]
+        if waiting:
+            consumer.pause(waiting)
+        self.ready.set()
+
+    def _resume_restored(self) -> None:
+        for partition in list(self._restoring):
+            index = TopicPartition(self._topics.message_index, partition)
+            _, high = self._consumer.get_watermark_offsets(index, cached=True)
+            if high < 0:
+                continue  # no fetch answered yet
+            [position] = self._consumer.position([index])
+            if high == 0 or position.offset >= high:
+                self._restoring.discard(partition)
+                self._consumer.resume([TopicPartition(self._topics.reports_raw, partition)])
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        commit_completed(consumer, self._offsets, synchronous=True)
+        for partition in partitions:
+            if partition.topic == self._topics.message_index:
+                self._store.drop_partition(partition.partition)
+                self._restoring.discard(partition.partition)
+            else:
+                self._offsets.forget(partition.topic, partition.partition)
+                # Held reports of a revoked partition are re-read by its next owner (not committed).
+                for provider_id in [
+                    k for k, v in self._held.items() if v[0].message.partition() == partition.partition
+                ]:
+                    del self._held[provider_id]
+
+    # ---- records -------------------------------------------------------------------------------
+
+    def _accept(self, message: Message) -> None:
+        error = message.error()
+        if error is not None:
+            if error.code() != KafkaError._PARTITION_EOF:
+                log.warning("correlator consumer error: %s", error)
+            return
+        if message.topic() == self._topics.message_index:
+            self._index(message)
+        else:
+            self._report(message)
+
+    def _index(self, message: Message) -> None:
+        partition, offset = message.partition() or 0, message.offset() or 0
+        value = message.value()
+        if value is not None:  # a tombstone only deletes, which compaction does for us
+            try:
+                entry = self._index_serde.decode(value)
+            except SerdeError as exc:
+                log.warning("undecodable message-index record at %d/%d: %s", partition, offset, exc)
+            else:
+                provider_id = entry["provider_message_id"]
+                index_entry = IndexEntry(
+                    entry["request_id"], entry["channel"], entry["part_number"], entry["total_parts"], entry["metadata"]
+                )
+                self._store.put(partition, provider_id, index_entry)
+                for held in self._held.pop(provider_id, []):
+                    self._emit(held.message, held.report, index_entry, "late")
+
+    def _report(self, message: Message) -> None:
+        topic, partition, offset = message.topic() or "", message.partition() or 0, message.offset() or 0
+        self._offsets.track(topic, partition, offset)
+        try:
+            report = self._report_serde.decode(message.value() or b"")
+        except SerdeError as exc:
+            self._producer.produce_reliably(
+                self._topics.dead_letter,
+                message.key(),
+                message.value() or b"",
+                lambda: self._offsets.complete(topic, partition, offset),
+                headers=error_headers(message, "VALUE_CONVERTER", exc),
+            )
+            return
+        if report["request_id"] is not None:  # the receiving process knew the id already
+            self._emit(message, report, None, "hit")
+            return
+        entry = self._store.get(report["provider_message_id"])
+        if entry is not None:
+            self._emit(message, report, entry, "hit")
+            return
+        held = _Held(message, report, time.monotonic() + self._settings.hold_seconds)
+        self._held.setdefault(report["provider_message_id"], []).append(held)
+        if sum(len(v) for v in self._held.values()) > self._settings.max_held:
+            oldest = min(self._held, key=lambda k: self._held[k][0].deadline)
+            for item in self._held.pop(oldest):
+                self._emit(item.message, item.report, None, "uncorrelated")
+
+    def _release_expired(self, now: float) -> None:
+        expired = [k for k, v in self._held.items() if v[0].deadline <= now]
+        for provider_id in expired:
+            for held in self._held.pop(provider_id):
+                self._emit(held.message, held.report, None, "uncorrelated")
+
+    def _emit(self, message: Message, report: dict[str, Any], entry: IndexEntry | None, outcome: str) -> None:
+        self.counts[outcome] += 1
+        if entry is not None:
+            report = {
+                **report,
+                "request_id": entry.request_id,
+                "channel": entry.channel,
+                "part_number": entry.part_number,
+                "total_parts": entry.total_parts,
+                "metadata": entry.metadata,
+            }
+        key = report["request_id"] or report["provider_message_id"]
+        topic, partition, offset = message.topic() or "", message.partition() or 0, message.offset() or 0
+        self._producer.produce_reliably(
+            self._topics.delivery_reports,
+            key,
+            self._report_serde.encode(report),
+            lambda: self._offsets.complete(topic, partition, offset),
+        )
+
+    @property
+    def held(self) -> int:
+        return sum(len(v) for v in self._held.values())
