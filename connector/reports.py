@@ -41,6 +41,7 @@ class DeliverHandler:
         self.by_status: Counter[str] = Counter()
         self.unparseable = 0
         self.kafka_failures = 0
+        self.foreign = 0  # receipts for ids this process did not send (another replica's, or forgotten)
 
     async def __call__(self, pdu: codec.Pdu) -> int:
         received = time.time()
@@ -71,6 +72,8 @@ class DeliverHandler:
             return await self._acknowledged(futures)
         status = receipt.status
         entry = self._index.lookup(receipt.message_id, final=status in FINAL_STATUSES)
+        if entry is None:
+            self.foreign += 1
         report = {
             "request_id": entry.request_id if entry else None,
             "provider_message_id": receipt.message_id,

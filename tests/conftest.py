@@ -67,13 +67,18 @@ def connector_factory(kafka_bootstrap: str, topics: Topics) -> Iterator[Callable
     started: list[ConnectorThread] = []
 
     def make(
-        smsc_port: int, smpp: dict[str, Any] | None = None, rest: dict[str, Any] | None = None, **sections: Any
+        smsc_port: int,
+        smpp: dict[str, Any] | None = None,
+        rest: dict[str, Any] | None = None,
+        kafka_extra: dict[str, Any] | None = None,
+        **sections: Any,
     ) -> ConnectorThread:
         settings = Settings(
             kafka={
                 "bootstrap_servers": kafka_bootstrap,
                 "topics": topics.model_dump(),
                 "group_id": f"g-{uuid.uuid4().hex[:8]}",
+                **(kafka_extra or {}),
             },
             smpp={
                 "port": smsc_port,
