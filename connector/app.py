@@ -15,6 +15,7 @@ from connector.dispatcher import Dispatcher
 from connector.errors import ConfigError
 from connector.http_app import build_http_app
 from connector.httpserver import UvicornServer
+from connector.intents import IntentLog
 from connector.kafka.producer import AsyncProducer
 from connector.kafka.serde import Serde, Serialization, make_serde
 from connector.metrics import Metrics
@@ -111,6 +112,7 @@ class Connector:
                 serde(SchemaName.MESSAGE_INDEX_ENTRY, topics.message_index),
                 self.index,
                 self.metrics,
+                IntentLog(kafka.bootstrap_servers, topics.dispatch_state, self.producer, settings.dispatcher.state_dir),
             )
         self.correlator: Correlator | None = None
         if Role.CORRELATOR in roles:

@@ -9,7 +9,7 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
@@ -48,6 +48,7 @@ class Topics(_Section):
     delivery_reports: str = "vihat.delivery-reports"
     inbound_replies: str = "vihat.inbound-replies"
     dead_letter: str = "vihat.dead-letter"
+    dispatch_state: str = "vihat.dispatch-state"
 
 
 class KafkaSettings(_Section):
@@ -161,6 +162,10 @@ class DispatcherSettings(_Section):
     max_sms_parts: int = Field(10, ge=1, le=255)
     correlation_capacity: int = Field(200_000, ge=1000, description="message ids remembered for DLR correlation")
     summary_interval: float = Field(60.0, gt=0)
+    ambiguous_smpp_policy: Literal["report-unknown", "resend"] = Field(
+        "report-unknown", description="an SMPP request found SENDING after a restart: FAILED (not resent) or resent"
+    )
+    state_dir: str | None = Field(None, description="where the intent log's SQLite cache lives; a temp dir if unset")
 
 
 class Settings(BaseSettings):

@@ -14,13 +14,15 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from connector.config import Settings
 from connector.correlation import IndexEntry, LocalIndex
 from connector.errors import SerdeError, ValidationError
+from connector.intents import Intent, IntentLog
 from connector.kafka.deadletter import error_headers
 from connector.kafka.offsets import OffsetTracker, commit_completed
 from connector.kafka.producer import AsyncProducer
@@ -67,6 +69,7 @@ class Dispatcher:
         index_serde: Serde,
         index: LocalIndex,
         metrics: Metrics,
+        intents: IntentLog,
     ) -> None:
         self.settings = settings
         self._metrics = metrics
@@ -79,6 +82,8 @@ class Dispatcher:
         self._index_serde = index_serde
         self._index = index
         self._offsets = OffsetTracker()
+        self._intents = intents
+        self._restoring: set[tuple[str, int]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._paused = False
         self._assignment: list[TopicPartition] = []
@@ -98,6 +103,8 @@ class Dispatcher:
         self.results: Counter[tuple[str, str, str]] = Counter()  # (channel, route, status)
         self.provider_codes: Counter[tuple[str, str]] = Counter()  # (route, code)
         self.dead_letters = 0
+        self.replayed = 0  # requests found DONE in the intent log: stored result published again, not sent
+        self.ambiguous = 0
         self.ready = asyncio.Event()
 
     # ---- the loop ------------------------------------------------------------------------------
@@ -122,9 +129,33 @@ class Dispatcher:
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self._assignment = list({(p.topic, p.partition): p for p in [*self._assignment, *partitions]}.values())
-        self.ready.set()
-        if self._paused and partitions:
+        # Nothing of a partition is processed before its intent state is restored.
+        if partitions:
             consumer.pause(partitions)
+        for partition in partitions:
+            self._restoring.add((partition.topic, partition.partition))
+            task = asyncio.ensure_future(self._restore(partition.topic, partition.partition))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        if not partitions:
+            self.ready.set()
+
+    async def _restore(self, topic: str, partition: int) -> None:
+        while True:
+            try:
+                count = await self._intents.restore(partition)
+                break
+            except KafkaException as exc:  # the partition stays paused until its state is known
+                log.warning("restoring intent state of partition %d failed (%s); retrying", partition, exc)
+                await asyncio.sleep(1.0)
+            if (topic, partition) not in self._restoring:
+                return  # revoked meanwhile
+        log.info("intent state of partition %d restored: %d requests", partition, count)
+        self._restoring.discard((topic, partition))
+        if (topic, partition) in {(p.topic, p.partition) for p in self._assignment} and not self._paused:
+            self._consumer.resume([TopicPartition(topic, partition)])
+        if not self._restoring:
+            self.ready.set()
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self._commit(synchronous=True)
@@ -132,6 +163,8 @@ class Dispatcher:
         self._assignment = [p for p in self._assignment if (p.topic, p.partition) not in revoked]
         for topic, partition in revoked:
             self._offsets.forget(topic, partition)
+            self._intents.forget(partition)
+            self._restoring.discard((topic, partition))
 
     def _apply_backpressure(self) -> None:
         in_flight = len(self._tasks)
@@ -139,7 +172,7 @@ class Dispatcher:
             self._consumer.pause(self._assignment)
             self._paused = True
         elif self._paused and in_flight <= self._limits.max_in_flight // 2:
-            self._consumer.resume(self._assignment)
+            self._consumer.resume([p for p in self._assignment if (p.topic, p.partition) not in self._restoring])
             self._paused = False
 
     async def _commit_periodically(self) -> None:
@@ -180,6 +213,11 @@ class Dispatcher:
         except SerdeError as exc:
             self._dead_letter(message, exc)
             return
+        known = self._intents.lookup(request["request_id"])
+        if known is not None and known[0] is Intent.DONE and known[1] is not None:
+            self._replay(message, request, known[1])
+            return
+        ambiguous = known is not None
         try:
             validate_common(request)
         except ValidationError as exc:
@@ -195,13 +233,32 @@ class Dispatcher:
                 description="expires_at passed before the request could be sent",
             )
             return
-        task = asyncio.ensure_future(self._send(message, request, received_at))
+        task = asyncio.ensure_future(self._send(message, request, received_at, ambiguous))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _send(self, message: Message, request: dict[str, Any], received_at: float) -> None:
+    async def _send(self, message: Message, request: dict[str, Any], received_at: float, ambiguous: bool) -> None:
         metadata = request.get("metadata") or {}
         request_id, channel = request["request_id"], request["channel"]
+        note = ""
+        if ambiguous:
+            # SENDING without a result: a previous owner may or may not have reached the provider.
+            self.ambiguous += 1
+            sms = request.get("sms")
+            over_smpp = channel == "SMS" and sms is not None and sms["route"] != "REST"
+            if over_smpp and self._limits.ambiguous_smpp_policy == "report-unknown":
+                self._finish(
+                    message,
+                    request,
+                    ResultStatus.FAILED,
+                    received_at,
+                    provider_code="AMBIGUOUS",
+                    description="ambiguous: an earlier attempt may have reached the SMSC before a restart; "
+                    "not resent (dispatcher.ambiguous_smpp_policy=report-unknown)",
+                )
+                return
+            note = " (resent after an ambiguous earlier attempt)"
+        await self._intents.record_sending(message.partition() or 0, request_id)
 
         def remember(number: int, total: int, message_id: str) -> None:
             self._index.add(message_id, IndexEntry(request_id, channel, number, total, metadata))
@@ -218,7 +275,7 @@ class Dispatcher:
             received_at,
             route=outcome.route,
             provider_code=outcome.provider_code,
-            description=outcome.description,
+            description=(outcome.description or "") + note or None,
             message_ids=outcome.message_ids,
             attempts=outcome.attempts,
             submitted_at=outcome.submitted_at,
@@ -244,14 +301,27 @@ class Dispatcher:
                 result["description"] or result["provider_code"],
                 extra={"request_id": request["request_id"]},
             )
+        self._publish(message, request, result, self._result_serde.encode(result), record_done=True)
+
+    def _replay(self, message: Message, request: dict[str, Any], stored: bytes) -> None:
+        """The request finished before (found DONE): publish the same result again, send nothing."""
+        self.replayed += 1
+        self._publish(message, request, self._result_serde.decode(stored), stored, record_done=False)
+
+    def _publish(
+        self, message: Message, request: dict[str, Any], result: dict[str, Any], encoded: bytes, record_done: bool
+    ) -> None:
+        """Result, DONE state and index entries; the input offset completes when all are acknowledged."""
         ids: list[str] = result["provider_message_ids"]
         topic, partition, offset = _position(message)
-        outputs = _Outputs(1 + len(ids), lambda: self._offsets.complete(topic, partition, offset))
+        outputs = _Outputs(1 + len(ids) + record_done, lambda: self._offsets.complete(topic, partition, offset))
         key = request["request_id"]
-        self._producer.produce_reliably(
-            self._topics.submit_results, key, self._result_serde.encode(result), outputs.acked
-        )
-        submitted = millis(details.get("submitted_at") or completed_at)
+        self._producer.produce_reliably(self._topics.submit_results, key, encoded, outputs.acked)
+        if record_done:
+            self._intents.record_done(partition, key, encoded, outputs.acked)
+        submitted = result["submitted_at"] or result["completed_at"]
+        if isinstance(submitted, datetime):
+            submitted = millis(submitted.timestamp())
         for number, message_id in enumerate(ids, 1):
             entry = {
                 "provider_message_id": message_id,

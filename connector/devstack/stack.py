@@ -22,7 +22,7 @@ def create_topics(bootstrap: str, topics: Topics, partitions: int = 4) -> None:
     admin = AdminClient({"bootstrap.servers": bootstrap})
     compacted = {"cleanup.policy": "compact"}
     wanted = [
-        NewTopic(name, partitions, 1, config=compacted if name in (topics.message_index,) else {})
+        NewTopic(name, partitions, 1, config=compacted if name in (topics.message_index, topics.dispatch_state) else {})
         for name in topics.model_dump().values()
     ]
     existing = set(admin.list_topics(timeout=10).topics)

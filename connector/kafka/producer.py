@@ -41,7 +41,13 @@ class AsyncProducer:
             await asyncio.sleep(0.002)
 
     def produce(
-        self, topic: str, key: bytes | str | None, value: bytes, on_ack: AckCallback, headers: Headers | None = None
+        self,
+        topic: str,
+        key: bytes | str | None,
+        value: bytes,
+        on_ack: AckCallback,
+        headers: Headers | None = None,
+        partition: int | None = None,
     ) -> None:
         """Queue a record; `on_ack(error)` runs on the loop once the broker answered."""
 
@@ -52,7 +58,10 @@ class AsyncProducer:
 
         while True:
             try:
-                self._producer.produce(topic, value, key, on_delivery=delivered, headers=headers)
+                if partition is None:
+                    self._producer.produce(topic, value, key, on_delivery=delivered, headers=headers)
+                else:
+                    self._producer.produce(topic, value, key, partition, on_delivery=delivered, headers=headers)
                 return
             except BufferError:
                 # Local queue full: serve callbacks until there is room. Rare; bounded by in-flight.
@@ -65,6 +74,7 @@ class AsyncProducer:
         value: bytes,
         on_done: Callable[[], None],
         headers: Headers | None = None,
+        partition: int | None = None,
     ) -> None:
         """Produce and retry on delivery failure until acknowledged: nothing is dropped."""
 
@@ -73,9 +83,11 @@ class AsyncProducer:
                 on_done()
                 return
             log.warning("delivery to %s failed (%s); producing again", topic, error)
-            asyncio.get_running_loop().call_later(1.0, self.produce_reliably, topic, key, value, on_done, headers)
+            asyncio.get_running_loop().call_later(
+                1.0, self.produce_reliably, topic, key, value, on_done, headers, partition
+            )
 
-        self.produce(topic, key, value, acked, headers)
+        self.produce(topic, key, value, acked, headers, partition)
 
     def produce_and_wait(
         self, topic: str, key: bytes | str | None, value: bytes, headers: Headers | None = None
