@@ -165,6 +165,9 @@ class DispatcherSettings(_Section):
     ambiguous_smpp_policy: Literal["report-unknown", "resend"] = Field(
         "report-unknown", description="an SMPP request found SENDING after a restart: FAILED (not resent) or resent"
     )
+    ambiguous_grace: float = Field(
+        20.0, ge=0, description="seconds an ambiguous request waits for the previous owner's DONE (a rebalance)"
+    )
     state_dir: str | None = Field(None, description="where the intent log's SQLite cache lives; a temp dir if unset")
 
 

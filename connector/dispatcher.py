@@ -84,6 +84,7 @@ class Dispatcher:
         self._offsets = OffsetTracker()
         self._intents = intents
         self._restoring: set[tuple[str, int]] = set()
+        self._refreshes: dict[int, asyncio.Future[int]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._paused = False
         self._assignment: list[TopicPartition] = []
@@ -115,11 +116,21 @@ class Dispatcher:
         commit_task = asyncio.create_task(self._commit_periodically())
         try:
             while not stop.is_set():
-                messages = consumer.consume(_BATCH, timeout=0)
+                # Never take more than the room left: in-flight work is what a crash leaves ambiguous.
+                room = max(1, min(_BATCH, self._limits.max_in_flight - len(self._tasks)))
+                messages = consumer.consume(room, timeout=0)
                 if not messages:
                     await asyncio.sleep(0.005)
                     continue
+                rewound: set[tuple[str, int]] = set()
                 for message in messages:
+                    position = (message.topic() or "", message.partition() or 0)
+                    if position in self._restoring:
+                        # Fetched before the pause took hold: read it again once the state is restored.
+                        if position not in rewound:
+                            rewound.add(position)
+                            consumer.seek(TopicPartition(position[0], position[1], message.offset() or 0))
+                        continue
                     self._accept(message)
                 self._apply_backpressure()
                 await asyncio.sleep(0)
@@ -129,7 +140,9 @@ class Dispatcher:
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self._assignment = list({(p.topic, p.partition): p for p in [*self._assignment, *partitions]}.values())
-        # Nothing of a partition is processed before its intent state is restored.
+        # Nothing of a partition is processed before its intent state is restored. The assignment is
+        # applied here, not after the callback, so that the pause below holds from the first fetch.
+        consumer.incremental_assign(partitions)  # cooperative-sticky, configured below
         if partitions:
             consumer.pause(partitions)
         for partition in partitions:
@@ -157,8 +170,21 @@ class Dispatcher:
         if not self._restoring:
             self.ready.set()
 
+    def _refreshed(self, partition: int) -> asyncio.Future[int]:
+        """One re-read of a partition's state after the grace period, shared by its ambiguous requests."""
+        refresh = self._refreshes.get(partition)
+        if refresh is None or refresh.done():
+
+            async def later() -> int:
+                await asyncio.sleep(self._limits.ambiguous_grace)
+                return await self._intents.restore(partition)
+
+            refresh = self._refreshes[partition] = asyncio.ensure_future(later())
+        return refresh
+
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self._commit(synchronous=True)
+        consumer.incremental_unassign(partitions)
         revoked = {(p.topic, p.partition) for p in partitions}
         self._assignment = [p for p in self._assignment if (p.topic, p.partition) not in revoked]
         for topic, partition in revoked:
@@ -242,7 +268,14 @@ class Dispatcher:
         request_id, channel = request["request_id"], request["channel"]
         note = ""
         if ambiguous:
-            # SENDING without a result: a previous owner may or may not have reached the provider.
+            # SENDING without a result: the previous owner may still be finishing it (a rebalance) or
+            # may have died mid-send (a crash). Give it the grace period to write DONE, then decide.
+            partition = message.partition() or 0
+            await self._refreshed(partition)
+            known = self._intents.lookup(request_id)
+            if known is not None and known[0] is Intent.DONE and known[1] is not None:
+                self._replay(message, request, known[1])
+                return
             self.ambiguous += 1
             sms = request.get("sms")
             over_smpp = channel == "SMS" and sms is not None and sms["route"] != "REST"

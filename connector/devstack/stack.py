@@ -4,11 +4,16 @@ reading outputs, and the connector on a background thread (demo, tests, benchmar
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
+import yaml
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
@@ -151,3 +156,37 @@ class ConnectorThread:
             raise RuntimeError("connector did not stop in time")
         if self.error is not None:
             raise RuntimeError("connector failed") from self.error
+
+
+class ConnectorProcess:
+    """`vihat-connector run` as a child process, for tests that kill it or send it SIGTERM."""
+
+    def __init__(self, settings: dict[str, Any], workdir: Path, env: dict[str, str] | None = None) -> None:
+        self.config = workdir / f"connector-{time.monotonic_ns()}.yaml"
+        self.config.write_text(yaml.safe_dump(settings))
+        self._env = {**os.environ, **(env or {})}
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = workdir / f"connector-{time.monotonic_ns()}.log"
+
+    def start(self) -> ConnectorProcess:
+        with open(self.log, "ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "connector.cli", "run", "--config", str(self.config)],
+                env=self._env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        return self
+
+    def signal(self, signum: int) -> None:
+        assert self.process is not None
+        self.process.send_signal(signum)
+
+    def wait(self, timeout: float) -> int:
+        assert self.process is not None
+        return self.process.wait(timeout)
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)

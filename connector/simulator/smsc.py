@@ -82,6 +82,7 @@ class BindStats:
 class Stats:
     binds_accepted: int = 0
     binds_rejected: int = 0
+    unbinds: int = 0
     submits: int = 0
     throttled: int = 0
     rejected: int = 0
@@ -163,6 +164,7 @@ class _Connection(asyncio.Protocol):
         elif command == "enquire_link":
             self.write("enquire_link_resp", sequence)
         elif command == "unbind":
+            self.simulator.stats.unbinds += 1
             self.write("unbind_resp", sequence)
             self.close()
         elif command == "submit_sm":

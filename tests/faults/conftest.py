@@ -1,0 +1,69 @@
+"""Helpers for the fault tests: connectors as child processes, and a results tally."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from connector.config import Topics
+from connector.devstack.stack import TopicReader
+from connector.schemas import SchemaName
+from connector.simulator.smsc import DEMO_PASSWORD, DEMO_SYSTEM_ID, SmscSimulator
+
+SMPP_ENV = {"VIHAT_SMPP__SYSTEM_ID": DEMO_SYSTEM_ID, "VIHAT_SMPP__PASSWORD": DEMO_PASSWORD}
+
+
+def process_settings(bootstrap: str, topics: Topics, smsc_port: int, group: str, **sections: Any) -> dict[str, Any]:
+    settings: dict[str, Any] = {
+        "roles": ["dispatcher", "correlator"],
+        "log_level": "INFO",
+        "kafka": {"bootstrap_servers": bootstrap, "topics": topics.model_dump(), "group_id": group},
+        "smpp": {"port": smsc_port, "binds": 2, "rate_per_bind": 150, "reconnect_base": 0.1},
+        "http": {"host": "127.0.0.1", "port": 0},
+        "dispatcher": {"max_in_flight": 200, "ambiguous_grace": 3.0, "shutdown_timeout": 10.0},
+    }
+    for name, values in sections.items():
+        settings[name] = {**settings.get(name, {}), **values}
+    return settings
+
+
+@dataclass
+class Tally:
+    """Results read so far: distinct requests, conflicting outcomes, and what the SMSC saw twice."""
+
+    reader: TopicReader
+    by_request: dict[str, set[tuple[str, str | None]]] = field(default_factory=lambda: defaultdict(set))
+
+    @classmethod
+    def open(cls, bootstrap: str, topics: Topics) -> Tally:
+        return cls(TopicReader(bootstrap, topics.submit_results, SchemaName.SUBMIT_RESULT))
+
+    def read_until_distinct(self, count: int, timeout: float) -> int:
+        deadline = time.monotonic() + timeout
+        while len(self.by_request) < count and time.monotonic() < deadline:
+            before = len(self.reader.records)
+            self.reader.read_until(before + 1, timeout=0.5)
+            for record in self.reader.records[before:]:
+                self.by_request[record["request_id"]].add((record["status"], record["provider_code"]))
+        return len(self.by_request)
+
+    @property
+    def records(self) -> int:
+        return len(self.reader.records)
+
+    @property
+    def conflicting(self) -> list[str]:
+        return [request_id for request_id, outcomes in self.by_request.items() if len(outcomes) > 1]
+
+    def outcomes(self) -> Counter[str]:
+        return Counter(next(iter(outcomes))[1] or next(iter(outcomes))[0] for outcomes in self.by_request.values())
+
+    def close(self) -> None:
+        self.reader.close()
+
+
+def duplicate_sends(simulator: SmscSimulator) -> int:
+    texts = Counter(part.text for part in simulator.stats.messages)
+    return sum(count - 1 for count in texts.values() if count > 1)
