@@ -11,6 +11,7 @@ from collections import Counter
 from connector.config import Role, Settings
 from connector.correlation import LocalIndex
 from connector.correlator.correlator import Correlator
+from connector.correlator.finals import RequestFinals
 from connector.dispatcher import Dispatcher
 from connector.errors import ConfigError
 from connector.http_app import build_http_app
@@ -115,9 +116,13 @@ class Connector:
                 IntentLog(kafka.bootstrap_servers, topics.dispatch_state, self.producer, settings.dispatcher.state_dir),
             )
         self.correlator: Correlator | None = None
+        self.finals: RequestFinals | None = None
         if Role.CORRELATOR in roles:
             self.correlator = Correlator(
                 settings, self.producer, serde(SchemaName.MESSAGE_INDEX_ENTRY, topics.message_index), report_serde
+            )
+            self.finals = RequestFinals(
+                settings, self.producer, serde(SchemaName.DELIVERY_REPORT, topics.delivery_reports)
             )
         self.webhook: WebhookApp | None = None
         if Role.WEBHOOK in roles:
@@ -158,6 +163,7 @@ class Connector:
         )
         dispatching = asyncio.create_task(self.dispatcher.run(stop)) if self.dispatcher else None
         correlating = asyncio.create_task(self.correlator.run(stop)) if self.correlator else None
+        finalizing = asyncio.create_task(self.finals.run(stop)) if self.finals else None
         summary = asyncio.create_task(self._summarize())
         if self.dispatcher is not None:
             await self.dispatcher.ready.wait()
@@ -173,6 +179,8 @@ class Connector:
                 await dispatching  # drains in-flight work, flushes the producer, commits
             if correlating is not None:
                 await correlating
+            if finalizing is not None:
+                await finalizing
             await self.producer.close()
             if self.pool is not None:
                 await self.pool.close()

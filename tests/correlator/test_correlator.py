@@ -125,3 +125,42 @@ def test_two_replicas_dlrs_on_each_others_binds_are_all_correlated(
     assert min(sent_by) > 0  # both replicas sent
     assert foreign > 0  # the simulator really delivered DLRs across replicas
     assert len(records) == count and len(correlated) == count and max(correlated.values()) == 1
+
+
+def test_request_status_is_delivered_only_if_every_part_was() -> None:
+    from connector.correlator.finals import request_status
+
+    assert request_status(["DELIVERED", "DELIVERED"]) == "DELIVERED"
+    assert request_status(["DELIVERED", "UNDELIVERED", "EXPIRED"]) == "UNDELIVERED"
+
+
+def test_multipart_requests_get_one_request_level_final(
+    kafka_bootstrap: str,
+    topics: Topics,
+    simulator_factory: Callable[..., SimulatorThread],
+    connector_factory: Callable[..., ConnectorThread],
+) -> None:
+    from connector.correlator.finals import request_status
+    from connector.simulator.outcomes import OutcomePicker
+
+    simulator = simulator_factory(throttle_rate=0, outcomes=OutcomePicker({"DELIVRD": 0.7, "UNDELIV": 0.3}, seed=3))
+    connector_factory(simulator.port, smpp={"rate_per_bind": 0, "binds": 2})
+    long_text = "A long message in three parts, all of which must report before the request does. " * 5
+    produce_requests(
+        kafka_bootstrap, topics.send_requests, [sms_request(f"mp-{i}", "84968501615", long_text) for i in range(20)]
+    )
+    reader = TopicReader(kafka_bootstrap, topics.delivery_reports, SchemaName.DELIVERY_REPORT)
+    records = reader.read_until(20 * 3 + 20, timeout=60)
+    reader.close()
+    parts: dict[str, list[tuple[int, str]]] = {}
+    finals: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        if record["part_number"] is None:
+            finals.setdefault(record["request_id"], []).append(record)
+        else:
+            parts.setdefault(record["request_id"], []).append((record["part_number"], record["status"]))
+    assert len(parts) == 20 and all(len(p) == 3 for p in parts.values())
+    assert len(finals) == 20 and all(len(f) == 1 for f in finals.values())
+    for request_id, [final] in finals.items():
+        assert final["status"] == request_status([status for _, status in sorted(parts[request_id])])
+    assert {f[0]["status"] for f in finals.values()} == {"DELIVERED", "UNDELIVERED"}

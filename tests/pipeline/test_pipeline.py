@@ -124,10 +124,13 @@ def test_mixed_batch_gets_one_result_each_and_every_dlr(
 
     # Every part has an index entry and a correlated delivery report.
     assert {e["provider_message_id"] for e in index.read_until(8, timeout=30)} == accepted_ids
-    dlrs = reports.read_until(8, timeout=30)
-    assert {r["provider_message_id"] for r in dlrs} == accepted_ids
+    everything = reports.read_until(8 + 2, timeout=30)  # 8 parts, and one final each for the 2 long ones
+    dlrs = [r for r in everything if r["part_number"] is not None]
+    assert {r["provider_message_id"] for r in dlrs} == accepted_ids and len(dlrs) == 8
     assert all(r["request_id"] and r["source"] == "SMPP_DLR" for r in dlrs)
     assert [r["metadata"] for r in dlrs if r["request_id"] == "short"] == [{"tenant": "a"}]
+    finals = {r["request_id"]: r for r in everything if r["part_number"] is None}
+    assert set(finals) == {"long-gsm", "long-ucs2"} and all(r["total_parts"] == 3 for r in finals.values())
 
     group = connector.connector.settings.kafka.group_id
     connector.stop()
