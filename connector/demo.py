@@ -150,7 +150,8 @@ def run_demo(total: int) -> int:
         for n in range(5):
             simulator.run(simulator.rest.post_reply(f"8490000000{n}", ("STOP", "Cảm ơn", "OK")[n % 3]))
         smpp_parts = sum(r["parts"] for r in results.records if r["status"] == "ACCEPTED" and r["route"] == "SMPP")
-        reports.read_until(smpp_parts + callbacks, timeout=120)
+        multipart = sum(1 for r in results.records if r["status"] == "ACCEPTED" and r["parts"] > 1)
+        reports.read_until(smpp_parts + callbacks + multipart, timeout=120)  # + one final per multipart
         replies.read_until(5, timeout=30)
     finally:
         connector.stop()
@@ -230,6 +231,8 @@ def print_summary(
         )
     sim = simulator.simulator.stats
     print(f"simulator DLRs           sent {sim.dlrs_sent}, acknowledged {sim.dlrs_acked}, retried {sim.dlrs_retried}")
+    finals = [r for r in reports if r["part_number"] is None and (r["total_parts"] or 0) > 1]
+    reports = [r for r in reports if r not in finals]
     for source in ("SMPP_DLR", "SMS_CALLBACK", "CHAT_CALLBACK"):
         of_source = [r for r in reports if r["source"] == source]
         correlated = sum(1 for r in of_source if r["request_id"])
@@ -250,10 +253,18 @@ def print_summary(
         )
     print("SMPP latency includes queueing behind the 4 x 30/s rate limit")
     print("=" * 72)
+    final_statuses = Counter(r["status"] for r in finals)
+    print(
+        f"request-level finals     {len(finals)} multipart requests  "
+        + "  ".join(f"{k}={v}" for k, v in sorted(final_statuses.items()))
+    )
+    multipart = sum(1 for r in results if r["status"] == "ACCEPTED" and r["parts"] > 1)
     dlrs = sum(1 for r in reports if r["source"] == "SMPP_DLR")
     statuses_posted = simulator.rest.stats.callbacks if simulator.rest is not None else []
     callbacks = sum(1 for body in statuses_posted if "status" in body)  # replies have no status
-    complete = len(results) == len(batch) and dlrs == parts and len(reports) == parts + callbacks
+    complete = (
+        len(results) == len(batch) and dlrs == parts and len(reports) == parts + callbacks and len(finals) == multipart
+    )
     if not complete:
         print("INCOMPLETE: some results or delivery reports did not arrive in time", file=sys.stderr)
     return complete

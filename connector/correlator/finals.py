@@ -26,7 +26,9 @@ from connector.smpp.receipts import FINAL_STATUSES, ReportStatus
 
 log = logging.getLogger(__name__)
 
-_FINAL = {status.value for status in FINAL_STATUSES}
+# A part that reported UNKNOWN is done too: the provider will not say more about it (seed: "unknown
+# error occurred"), so waiting for it would keep the request open forever.
+_FINAL = {status.value for status in FINAL_STATUSES} | {ReportStatus.UNKNOWN.value}
 
 
 def request_status(part_statuses: list[str]) -> str:
