@@ -17,13 +17,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
 from connector.config import Settings
 from connector.correlation import IndexEntry, LocalIndex
 from connector.errors import SerdeError, ValidationError
 from connector.intents import Intent, IntentLog
 from connector.kafka.deadletter import error_headers
+from connector.kafka.messages import is_record, position
 from connector.kafka.offsets import OffsetTracker, commit_completed
 from connector.kafka.producer import AsyncProducer
 from connector.kafka.serde import Serde
@@ -36,11 +37,6 @@ from connector.validation import validate_common
 log = logging.getLogger(__name__)
 
 _BATCH = 500
-
-
-def _position(message: Message) -> tuple[str, int, int]:
-    """(topic, partition, offset) of a consumed record; never None for a record without error."""
-    return message.topic() or "", message.partition() or 0, message.offset() or 0
 
 
 class _Outputs:
@@ -225,13 +221,10 @@ class Dispatcher:
     # ---- one record ----------------------------------------------------------------------------
 
     def _accept(self, message: Message) -> None:
-        error = message.error()
-        if error is not None:
-            if error.code() != KafkaError._PARTITION_EOF:
-                log.warning("consumer error: %s", error)
+        if not is_record(message):
             return
         self.consumed += 1
-        topic, partition, offset = _position(message)
+        topic, partition, offset = position(message)
         self._offsets.track(topic, partition, offset)
         received_at = time.time()
         try:
@@ -346,7 +339,7 @@ class Dispatcher:
     ) -> None:
         """Result, DONE state and index entries; the input offset completes when all are acknowledged."""
         ids: list[str] = result["provider_message_ids"]
-        topic, partition, offset = _position(message)
+        topic, partition, offset = position(message)
         outputs = _Outputs(1 + len(ids) + record_done, lambda: self._offsets.complete(topic, partition, offset))
         key = request["request_id"]
         self._producer.produce_reliably(self._topics.submit_results, key, encoded, outputs.acked)
@@ -371,7 +364,7 @@ class Dispatcher:
 
     def _dead_letter(self, message: Message, error: SerdeError) -> None:
         self.dead_letters += 1
-        topic, partition, offset = _position(message)
+        topic, partition, offset = position(message)
         self._producer.produce_reliably(
             self._topics.dead_letter,
             message.key(),

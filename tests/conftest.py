@@ -40,6 +40,17 @@ def kafka_bootstrap() -> Iterator[str]:
 
 
 @pytest.fixture
+def own_broker() -> Iterator[LocalKafka]:
+    """A broker of the test's own, for tests that stop and restart it."""
+    broker = LocalKafka(port=free_port())
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.cleanup()
+
+
+@pytest.fixture
 def topics(kafka_bootstrap: str) -> Topics:
     names = prefixed_topics(f"t{uuid.uuid4().hex[:10]}")
     create_topics(kafka_bootstrap, names, partitions=4)

@@ -21,12 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 
 from connector.config import Settings
-from connector.correlator.store import IndexEntry, IndexStore
+from connector.correlation import IndexEntry
+from connector.correlator.store import IndexStore
 from connector.errors import SerdeError
 from connector.kafka.deadletter import error_headers
+from connector.kafka.messages import is_record, position
 from connector.kafka.offsets import OffsetTracker, commit_completed
 from connector.kafka.producer import AsyncProducer
 from connector.kafka.serde import Serde
@@ -136,10 +138,7 @@ class Correlator:
     # ---- records -------------------------------------------------------------------------------
 
     def _accept(self, message: Message) -> None:
-        error = message.error()
-        if error is not None:
-            if error.code() != KafkaError._PARTITION_EOF:
-                log.warning("correlator consumer error: %s", error)
+        if not is_record(message):
             return
         if message.topic() == self._topics.message_index:
             self._index(message)
@@ -164,7 +163,7 @@ class Correlator:
                     self._emit(held.message, held.report, index_entry, "late")
 
     def _report(self, message: Message) -> None:
-        topic, partition, offset = message.topic() or "", message.partition() or 0, message.offset() or 0
+        topic, partition, offset = position(message)
         self._offsets.track(topic, partition, offset)
         try:
             report = self._report_serde.decode(message.value() or b"")
@@ -209,7 +208,7 @@ class Correlator:
                 "metadata": entry.metadata,
             }
         key = report["request_id"] or report["provider_message_id"]
-        topic, partition, offset = message.topic() or "", message.partition() or 0, message.offset() or 0
+        topic, partition, offset = position(message)
         self._producer.produce_reliably(
             self._topics.delivery_reports,
             key,

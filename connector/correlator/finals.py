@@ -14,11 +14,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, Message
+from confluent_kafka import Consumer, Message
 
 from connector.config import Settings
 from connector.correlator.store import PartsStore
 from connector.errors import SerdeError
+from connector.kafka.messages import is_record, position
 from connector.kafka.offsets import OffsetTracker, commit_completed
 from connector.kafka.producer import AsyncProducer
 from connector.kafka.serde import Serde
@@ -76,12 +77,9 @@ class RequestFinals:
             self._store.close()
 
     def _accept(self, message: Message) -> None:
-        error = message.error()
-        if error is not None:
-            if error.code() != KafkaError._PARTITION_EOF:
-                log.warning("finals consumer error: %s", error)
+        if not is_record(message):
             return
-        topic, partition, offset = message.topic() or "", message.partition() or 0, message.offset() or 0
+        topic, partition, offset = position(message)
         self._offsets.track(topic, partition, offset)
         try:
             report = self._serde.decode(message.value() or b"")

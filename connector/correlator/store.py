@@ -7,17 +7,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
 from pathlib import Path
 
-
-@dataclass(frozen=True, slots=True)
-class IndexEntry:
-    request_id: str
-    channel: str
-    part_number: int
-    total_parts: int
-    metadata: dict[str, str]
+from connector.correlation import IndexEntry
 
 
 def _connect(path: Path) -> sqlite3.Connection:

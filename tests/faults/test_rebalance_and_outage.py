@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from connector.config import Settings, Topics
-from connector.devstack.kafka_broker import LocalKafka, free_port
+from connector.devstack.kafka_broker import LocalKafka
 from connector.devstack.stack import ConnectorThread, create_topics, prefixed_topics, produce_requests, sms_request
 from connector.simulator import SimulatorThread
 from connector.simulator.smsc import DEMO_PASSWORD, DEMO_SYSTEM_ID
@@ -71,16 +71,6 @@ def test_replica_added_and_removed_mid_stream(
     )
     assert distinct == count and duplicates == 0 and tally.conflicting == []
     assert min(consumed) > 0 and "AMBIGUOUS" not in tally.outcomes()
-
-
-@pytest.fixture
-def own_broker() -> Iterator[LocalKafka]:
-    broker = LocalKafka(port=free_port())
-    broker.start()
-    try:
-        yield broker
-    finally:
-        broker.cleanup()
 
 
 def test_broker_down_for_20_seconds_mid_stream(

@@ -7,12 +7,12 @@ import asyncio
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
 from connector.config import Settings
-from connector.devstack.kafka_broker import LocalKafka, free_port
+from connector.devstack.kafka_broker import LocalKafka
 from connector.devstack.stack import ConnectorThread, TopicReader, create_topics, prefixed_topics
 from connector.schemas import SchemaName
 from connector.simulator import RestSimulatorSettings, SimulatorThread
@@ -20,16 +20,6 @@ from connector.simulator import RestSimulatorSettings, SimulatorThread
 pytestmark = pytest.mark.integration
 
 TOKEN = "outage-token"
-
-
-@pytest.fixture
-def own_broker() -> Iterator[LocalKafka]:
-    broker = LocalKafka(port=free_port())
-    broker.start()
-    try:
-        yield broker
-    finally:
-        broker.cleanup()
 
 
 def test_callbacks_during_a_broker_outage_are_retried_and_land_once(
