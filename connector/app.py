@@ -200,7 +200,9 @@ class Connector:
             self._log_summary()
 
     def _log_summary(self) -> None:
-        parts = [f"dlrs={dict(self.reports.by_status)} correlation hits={self.index.hits} misses={self.index.misses}"]
+        parts = [f"dlrs={dict(self.reports.by_status)}"]
+        if self.correlator is not None:
+            parts.append(f"correlation={dict(self.correlator.counts)} held={self.correlator.held}")
         dispatcher, pool = self.dispatcher, self.pool
         if dispatcher is not None and pool is not None:
             parts.append(

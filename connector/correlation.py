@@ -1,5 +1,5 @@
-"""Provider message id → request, for DLRs that reach this process (DESIGN.md section 8 moves this to
-the correlator role; here it covers reports arriving on the binds of the process that sent)."""
+"""Provider message id → request, in memory: lets the process that sent a message enrich its own DLRs
+and callbacks on reports-raw at once. Cross-replica correlation is the correlator role's (DESIGN.md section 8)."""
 
 from __future__ import annotations
 
@@ -21,8 +21,6 @@ class LocalIndex:
     def __init__(self, capacity: int) -> None:
         self._capacity = capacity
         self._entries: dict[str, IndexEntry] = {}
-        self.hits = 0
-        self.misses = 0
 
     def add(self, message_id: str, entry: IndexEntry) -> None:
         entries = self._entries
@@ -31,12 +29,7 @@ class LocalIndex:
             del entries[next(iter(entries))]
 
     def lookup(self, message_id: str, *, final: bool) -> IndexEntry | None:
-        entry = self._entries.pop(message_id, None) if final else self._entries.get(message_id)
-        if entry is None:
-            self.misses += 1
-        else:
-            self.hits += 1
-        return entry
+        return self._entries.pop(message_id, None) if final else self._entries.get(message_id)
 
     def __len__(self) -> int:
         return len(self._entries)

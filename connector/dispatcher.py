@@ -81,6 +81,7 @@ class Dispatcher:
         self._intents = intents
         self._restoring: set[tuple[str, int]] = set()
         self._refreshes: dict[int, asyncio.Future[int]] = {}
+        self._restores: set[asyncio.Task[None]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._paused = False
         self._assignment: list[TopicPartition] = []
@@ -144,8 +145,8 @@ class Dispatcher:
         for partition in partitions:
             self._restoring.add((partition.topic, partition.partition))
             task = asyncio.ensure_future(self._restore(partition.topic, partition.partition))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._restores.add(task)  # not a request: kept out of in-flight and backpressure
+            task.add_done_callback(self._restores.discard)
         if not partitions:
             self.ready.set()
 
@@ -209,6 +210,8 @@ class Dispatcher:
     async def _drain(self) -> None:
         """Graceful stop: no new records, in-flight finished within the deadline, final commit."""
         deadline = self._limits.shutdown_timeout
+        for restore in self._restores:
+            restore.cancel()
         if self._tasks:
             log.info("draining %d in-flight requests (up to %.0fs)", len(self._tasks), deadline)
             await asyncio.wait(self._tasks, timeout=deadline)

@@ -6,8 +6,7 @@
     ├── ValidationError        a decodable request that must not be sent (names the field)
     ├── BindError              an SMPP bind could not be established (credentials vs network)
     ├── SessionClosed          an SMPP session ended; every pending request fails with the reason
-    ├── SubmitRejected         the SMSC refused a submit_sm permanently (command status attached)
-    └── BackpressureError      retry later (`retry_after` seconds)
+    └── SubmitRejected         the SMSC refused a submit_sm permanently (command status attached)
 
 `retriable` is decided by the class, so callers never parse messages.
 """
@@ -59,11 +58,3 @@ class SubmitRejected(ConnectorError):
         self.command_status = command_status
         self.status_name = status_name(command_status)
         super().__init__(f"submit_sm rejected with {self.status_name} (0x{command_status:08x})")
-
-
-class BackpressureError(ConnectorError):
-    retriable = True
-
-    def __init__(self, message: str, retry_after: float) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after

@@ -82,11 +82,41 @@ class _ConnectorCollector(Collector):
             {(status,): count for status, count in reports.by_status.items()},
         )
         yield _counter(
-            "vihat_correlation",
-            "Reports looked up in the message index",
-            ["outcome"],
-            {("hit",): connector.index.hits, ("miss",): connector.index.misses},
+            "vihat_dlrs_unparseable",
+            "Receipts that could not be parsed (kept in the dead-letter topic)",
+            [],
+            {(): reports.unparseable},
         )
+        yield _counter(
+            "vihat_report_ack_failures",
+            "Receipts Kafka did not acknowledge in time (the SMSC retries)",
+            [],
+            {(): reports.kafka_failures},
+        )
+        yield _counter(
+            "vihat_kafka_delivery_failures",
+            "Records the broker refused or timed out (produced again)",
+            [],
+            {(): connector.producer.failed_deliveries},
+        )
+        if connector.correlator is not None:
+            yield _counter(
+                "vihat_correlation",
+                "Reports correlated at once (hit), after waiting for the index (late), "
+                "or published with request_id null (uncorrelated)",
+                ["outcome"],
+                {(outcome,): count for outcome, count in connector.correlator.counts.items()},
+            )
+            held = GaugeMetricFamily("vihat_correlator_held_reports", "Reports waiting for their index entry")
+            held.add_metric([], connector.correlator.held)
+            yield held
+        if connector.finals is not None:
+            yield _counter(
+                "vihat_request_finals",
+                "Request-level final reports of multipart SMS",
+                [],
+                {(): connector.finals.emitted},
+            )
         dispatcher, pool = connector.dispatcher, connector.pool
         if dispatcher is not None:
             yield _counter("vihat_records_consumed", "Send requests consumed", [], {(): dispatcher.consumed})
@@ -104,6 +134,18 @@ class _ConnectorCollector(Collector):
                 "Undecodable records sent to the dead-letter topic",
                 [],
                 {(): dispatcher.dead_letters},
+            )
+            yield _counter(
+                "vihat_requests_replayed",
+                "Requests found finished in the intent log: result published again, nothing sent",
+                [],
+                {(): dispatcher.replayed},
+            )
+            yield _counter(
+                "vihat_requests_ambiguous",
+                "Requests found SENDING without a result after a takeover",
+                [],
+                {(): dispatcher.ambiguous},
             )
             in_flight = GaugeMetricFamily("vihat_requests_in_flight", "Requests consumed and not yet finished")
             in_flight.add_metric([], dispatcher.in_flight)

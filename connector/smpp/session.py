@@ -81,7 +81,6 @@ class SmppSession(asyncio.Protocol):
         self.timeouts = timeouts
         self._on_deliver = on_deliver
         self._window = asyncio.Semaphore(window)
-        self._window_size = window
         self._pending: dict[int, tuple[asyncio.Future[codec.Pdu], float]] = {}
         self._sequence = 0
         self._buffer = bytearray()
