@@ -19,6 +19,7 @@ from connector.httpserver import UvicornServer
 from connector.intents import IntentLog
 from connector.kafka.producer import AsyncProducer
 from connector.kafka.serde import Serde, Serialization, make_serde
+from connector.kafka.topics import ensure_topics
 from connector.metrics import Metrics
 from connector.ratelimit import RateLimit
 from connector.reports import DeliverHandler
@@ -97,7 +98,14 @@ class Connector:
         self.rest: RestClient | None = None
         self.dispatcher: Dispatcher | None = None
         if Role.DISPATCHER in roles:
-            self.pool = BindPool(pool_settings(settings), self.reports)
+            if settings.smpp.configured:
+                self.pool = BindPool(pool_settings(settings), self.reports)
+                if self.pool.settings.endpoint.beyond_smpp34:
+                    log.warning(
+                        "smpp credentials are longer than SMPP 3.4's 15/8 octets; sent whole, as ViHAT issues them"
+                    )
+            else:
+                log.info("smpp.system_id is empty: no SMPP binds, SMS go over REST")
             self.rest = RestClient.create(
                 rest_endpoint(settings),
                 rest_policy(settings),
@@ -133,16 +141,20 @@ class Connector:
         http_app = build_http_app(self.metrics, self.readiness, self.webhook.routes if self.webhook else [])
         self.http_server = UvicornServer(http_app, settings.http.host, settings.http.port)
         self.stop_event: asyncio.Event | None = None
+        self._starting: str | None = "starting: checking the Kafka topics this process needs"
         self.started = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def readiness(self) -> list[str]:
         """What keeps this process from doing its job; empty when ready."""
-        problems = []
+        problems = [self._starting] if self._starting else []
         if not await asyncio.to_thread(self.producer.is_connected, 1.0):
             problems.append("Kafka producer has no broker connection")
-        if self.pool is not None and self.rest is not None and self.pool.healthy_binds == 0 and not self.rest.reachable:
-            problems.append("no SMPP bind is up and the REST API is unreachable")
+        if self.rest is not None and not self.rest.reachable:
+            if self.pool is None:
+                problems.append("the REST API is unreachable (REST only: smpp.system_id is empty)")
+            elif self.pool.healthy_binds == 0:
+                problems.append("no SMPP bind is up and the REST API is unreachable")
         return problems
 
     async def run(self, install_signal_handlers: bool = True) -> None:
@@ -151,9 +163,6 @@ class Connector:
         if install_signal_handlers and threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGTERM, signal.SIGINT):
                 self._loop.add_signal_handler(signum, stop.set)
-        await self.producer.start()
-        if self.pool is not None:
-            await self.pool.start()
         await self.http_server.start()
         log.info(
             "HTTP server (probes, metrics%s) on %s:%d",
@@ -161,6 +170,16 @@ class Connector:
             self.settings.http.host,
             self.http_server.port,
         )
+        try:
+            report = await asyncio.to_thread(ensure_topics, self.settings, self.settings.roles)
+        except BaseException:
+            await self.http_server.stop()
+            raise
+        log.info("topics ready: %d checked, created %s", len(report.checked), report.created or "none")
+        self._starting = None
+        await self.producer.start()
+        if self.pool is not None:
+            await self.pool.start()
         dispatching = asyncio.create_task(self.dispatcher.run(stop)) if self.dispatcher else None
         correlating = asyncio.create_task(self.correlator.run(stop)) if self.correlator else None
         finalizing = asyncio.create_task(self.finals.run(stop)) if self.finals else None

@@ -10,6 +10,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from connector.errors import ConfigError
 from connector.logs import configure_logging
@@ -41,6 +42,32 @@ def _check_config(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     print(json.dumps(masked_dump(settings), indent=2))
     return 0
+
+
+def _topics(args: argparse.Namespace) -> int:
+    from connector.config import Role, load_settings
+    from connector.kafka.topics import ensure_topics, inspect_topics
+
+    configure_logging("WARNING")
+    settings = load_settings(args.config)
+    roles = [Role(role) for role in args.roles] if args.roles else list(Role)
+    if args.action == "create":
+        report = ensure_topics(settings, roles, create=True)
+        print(f"created: {', '.join(report.created) or 'nothing (all present)'}")
+    failed = False
+    for spec, state, problems in inspect_topics(settings, roles):
+        if state is None:
+            failed = True
+            print(f"MISSING  {spec.name}  ({spec.purpose})")
+            continue
+        print(
+            f"{'WRONG' if problems else 'ok':<8} {spec.name}  partitions={state.partitions} "
+            f"cleanup.policy={state.cleanup_policy}"
+        )
+        for problem in problems:
+            failed = True
+            print(f"         {problem}")
+    return 1 if failed else 0
 
 
 def _simulate(args: argparse.Namespace) -> int:
@@ -88,6 +115,12 @@ def _kafka(args: argparse.Namespace) -> int:
     return kafka_main(args.kafka_args)
 
 
+def _roles() -> list[Any]:
+    from connector.config import Role
+
+    return list(Role)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vihat-connector", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -97,6 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="validate and print the effective config, secrets masked")
     check.add_argument("--config", type=Path, default=None)
     check.set_defaults(handler=_check_config)
+    topics = sub.add_parser("topics", help="check or create the topics the connector's roles need")
+    topics.add_argument("action", choices=["check", "create"])
+    topics.add_argument("--config", type=Path, default=None)
+    topics.add_argument("--roles", nargs="*", choices=[role.value for role in _roles()], help="default: every role")
+    topics.set_defaults(handler=_topics)
     simulate = sub.add_parser("simulate", help="run the ViHAT SMSC simulator on 127.0.0.1")
     simulate.add_argument("--port", type=int, default=2775)
     simulate.add_argument("--throttle-rate", type=float, default=30.0, help="per bind; 0 = off")

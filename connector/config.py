@@ -62,6 +62,10 @@ class KafkaSettings(_Section):
     delivery_timeout: float = Field(
         10.0, gt=0, description="seconds to wait for a report's ack before asking the SMSC to retry"
     )
+    create_topics: bool = Field(True, description="create missing topics at start-up; false: missing is an error")
+    partitions: int = Field(6, ge=1, description="partitions of topics the connector creates")
+    replication_factor: int = Field(-1, ge=-1, description="of topics the connector creates; -1 = broker default")
+    startup_timeout: float = Field(30.0, gt=0, description="seconds to reach the cluster at start-up before exiting")
 
 
 class SmppSettings(_Section):
@@ -70,7 +74,7 @@ class SmppSettings(_Section):
     system_id: SecretStr = SecretStr("")
     password: SecretStr = SecretStr("")
     system_type: str = ""
-    binds: int = Field(4, ge=1, le=64)
+    binds: int = Field(4, ge=0, le=64, description="0, or an empty system_id, runs without SMPP (REST only)")
     bind_type: BindType = BindType.TRANSCEIVER
     receiver_binds: int = Field(0, ge=0, le=64)
     rate_per_bind: float = Field(30.0, ge=0, description="submit_sm per second per bind; 0 = unlimited")
@@ -86,6 +90,11 @@ class SmppSettings(_Section):
     message_id_format: MessageIdFormat = MessageIdFormat.TEXT
     concat_reference_bits: int = 8
     default_sender: str | None = None
+
+    @property
+    def configured(self) -> bool:
+        """An account without SMPP access leaves system_id empty: the dispatcher then runs REST only."""
+        return bool(self.system_id.get_secret_value()) and self.binds > 0
 
     @field_validator("concat_reference_bits")
     @classmethod
@@ -121,6 +130,9 @@ class CorrelatorSettings(_Section):
     store_dir: str | None = Field(None, description="where the SQLite index lives; a temp dir when unset")
     hold_seconds: float = Field(30.0, gt=0, description="how long a report waits for its index entry")
     max_held: int = Field(100_000, ge=1, description="reports held at once before the oldest are released")
+    correlation_window: float = Field(
+        3 * 86_400.0, gt=0, description="seconds a message id stays correlatable (message-index retention)"
+    )
 
 
 class HttpSettings(_Section):
@@ -169,6 +181,9 @@ class DispatcherSettings(_Section):
         20.0, ge=0, description="seconds an ambiguous request waits for the previous owner's DONE (a rebalance)"
     )
     state_dir: str | None = Field(None, description="where the intent log's SQLite cache lives; a temp dir if unset")
+    idempotency_window: float = Field(
+        7 * 86_400.0, gt=0, description="seconds a finished request_id is remembered (dispatch-state retention)"
+    )
 
 
 class Settings(BaseSettings):

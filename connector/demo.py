@@ -23,7 +23,7 @@ from connector.devstack.stack import (
 )
 from connector.schemas import SchemaName
 from connector.simulator import RestSimulatorSettings, SimulatorSettings, SimulatorThread
-from connector.simulator.rest_api import DEMO_API_KEY, DEMO_SECRET_KEY
+from connector.simulator.accounts import DEMO_API_KEY, DEMO_SECRET_KEY
 from connector.simulator.smsc import DEMO_PASSWORD, DEMO_SYSTEM_ID
 
 DEMO_WEBHOOK_TOKEN = "demo-callback-token"  # local demo only

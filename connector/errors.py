@@ -2,6 +2,7 @@
 
     ConnectorError
     ├── ConfigError            invalid configuration (names the key)
+    │   └── TopicError         a topic missing and not creatable, or wrong (names the topic and the fix)
     ├── SerdeError             bytes that cannot be decoded as a record of the topic
     ├── ValidationError        a decodable request that must not be sent (names the field)
     ├── BindError              an SMPP bind could not be established (credentials vs network)
@@ -20,6 +21,12 @@ class ConnectorError(Exception):
 
 class ConfigError(ConnectorError):
     pass
+
+
+class TopicError(ConfigError):
+    def __init__(self, message: str, *, topic: str | None = None) -> None:
+        super().__init__(message)
+        self.topic = topic
 
 
 class SerdeError(ConnectorError):

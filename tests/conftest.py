@@ -14,7 +14,7 @@ from connector.config import Settings, Topics
 from connector.devstack.kafka_broker import LocalKafka, free_port
 from connector.devstack.stack import ConnectorThread, create_topics, prefixed_topics
 from connector.simulator import RestSimulatorSettings, SimulatorSettings, SimulatorThread
-from connector.simulator.rest_api import DEMO_API_KEY, DEMO_SECRET_KEY
+from connector.simulator.accounts import DEMO_API_KEY, DEMO_SECRET_KEY
 from connector.simulator.smsc import DEMO_PASSWORD, DEMO_SYSTEM_ID
 
 

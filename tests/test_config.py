@@ -25,7 +25,7 @@ def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.Monk
     ("text", "named"),
     [
         ("smpp:\n  bindz: 2\n", "smpp.bindz"),
-        ("smpp:\n  binds: 0\n", "smpp.binds"),
+        ("smpp:\n  binds: -1\n", "smpp.binds"),
         ("webhook:\n  allowed_networks: [10.0.0.0/33]\n", "webhook.allowed_networks"),
         ("roles: [dispatcher, mailer]\n", "roles"),
     ],

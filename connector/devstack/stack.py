@@ -15,25 +15,18 @@ from typing import Any
 
 import yaml
 from confluent_kafka import Consumer, Producer
-from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from connector.app import Connector
-from connector.config import Settings, Topics
+from connector.config import Role, Settings, Topics
 from connector.kafka.serde import SingleObjectSerde
+from connector.kafka.topics import ensure_topics
 from connector.schemas import SchemaName
 
 
 def create_topics(bootstrap: str, topics: Topics, partitions: int = 4) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    compacted = {"cleanup.policy": "compact"}
-    wanted = [
-        NewTopic(name, partitions, 1, config=compacted if name in (topics.message_index, topics.dispatch_state) else {})
-        for name in topics.model_dump().values()
-    ]
-    existing = set(admin.list_topics(timeout=10).topics)
-    futures = admin.create_topics([t for t in wanted if t.topic not in existing], operation_timeout=10)
-    for future in futures.values():
-        future.result()
+    """The topics every role needs, created as the connector itself creates them at start-up."""
+    settings = Settings(kafka={"bootstrap_servers": bootstrap, "topics": topics.model_dump(), "partitions": partitions})
+    ensure_topics(settings, list(Role), create=True)
 
 
 def prefixed_topics(prefix: str) -> Topics:

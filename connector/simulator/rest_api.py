@@ -25,13 +25,12 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from connector.httpserver import UvicornServer
+from connector.simulator.accounts import DEMO_API_KEY, DEMO_SECRET_KEY
 from connector.simulator.outcomes import OutcomePicker
 from connector.smpp.encoding import encode_text
 
 log = logging.getLogger(__name__)
 
-DEMO_API_KEY = "vhdemo-rest-api-key"
-DEMO_SECRET_KEY = "vhdemo-rest-secret-key"
 VIETNAM_ZONE = timezone(timedelta(hours=7))
 
 

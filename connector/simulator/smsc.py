@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from connector.ratelimit import RateLimit, TokenBucket
+from connector.simulator.accounts import DEMO_API_KEY, DEMO_SECRET_KEY
 from connector.simulator.outcomes import ERROR_CODES, OutcomePicker
 from connector.smpp import codec
 from connector.smpp.encoding import ESM_CLASS_UDHI, decode_short_message
@@ -35,8 +36,8 @@ log = logging.getLogger(__name__)
 
 _RESPONSE_BIT = 0x80000000
 _ESME_RINVBNDSTS = 0x00000004
-DEMO_SYSTEM_ID = "vhdemo"
-DEMO_PASSWORD = "demopass"
+DEMO_SYSTEM_ID = DEMO_API_KEY  # the SMPP system_id is the REST API key, the password its secret key
+DEMO_PASSWORD = DEMO_SECRET_KEY
 _MESSAGE_STATE = {"DELIVRD": 2, "EXPIRED": 3, "UNDELIV": 5, "UNKNOWN": 7, "REJECTD": 8}
 
 

@@ -38,6 +38,48 @@ def encode(command: str, sequence: int, status: int = 0, **fields: Any) -> bytes
     return data
 
 
+_BIND_COMMAND_IDS = {"bind_receiver": 0x00000001, "bind_transmitter": 0x00000002, "bind_transceiver": 0x00000009}
+SMPP34_SYSTEM_ID_OCTETS = 15  # SMPP 3.4 section 4.1.1, without the terminating NUL
+SMPP34_PASSWORD_OCTETS = 8
+
+
+def _c_octet_string(value: str) -> bytes:
+    data = value.encode()
+    if b"\0" in data:
+        raise ValueError("a C-octet string cannot contain NUL")
+    return data + b"\0"
+
+
+def encode_bind(
+    command: str,
+    sequence: int,
+    *,
+    system_id: str,
+    password: str,
+    system_type: str = "",
+    interface_version: int = 0x34,
+    addr_ton: int = 0,
+    addr_npi: int = 0,
+    address_range: str = "",
+) -> bytes:
+    """bind_transmitter / bind_receiver / bind_transceiver, credentials sent exactly as given.
+
+    Written here rather than by smpplib, which cuts system_id to 15 and password to 8 octets: ViHAT's
+    system_id is the account's API key and its password the secret key, both 30 characters, and SMSCs
+    that use API keys as system_id read the whole C-octet string.
+    """
+    body = b"".join(
+        (
+            _c_octet_string(system_id),
+            _c_octet_string(password),
+            _c_octet_string(system_type),
+            bytes((interface_version, addr_ton, addr_npi)),
+            _c_octet_string(address_range),
+        )
+    )
+    return HEADER.pack(16 + len(body), _BIND_COMMAND_IDS[command], 0, sequence) + body
+
+
 def decode(data: bytes) -> Pdu:
     pdu: Pdu = smpp.parse_pdu(data, client=_CLIENT)
     return pdu

@@ -60,15 +60,21 @@ class Endpoint:
     system_type: str = ""
 
     def __post_init__(self) -> None:
-        # SMPP 3.4 section 4.1: C-octet strings of at most 16 and 9 octets with the NUL; smpplib
-        # would silently truncate longer values and the bind would fail with a misleading status.
-        if not 0 < len(self.system_id.encode()) <= 15:
-            raise ConfigError(f"smpp system_id (API key) must be 1 to 15 octets, not {len(self.system_id)}")
-        if len(self.password.encode()) > 8:
-            raise ConfigError(f"smpp password (secret key) must be at most 8 octets, not {len(self.password)}")
+        if not self.system_id:
+            raise ConfigError("smpp.system_id (the account's API key) is empty")
+        if "\0" in self.system_id or "\0" in self.password:
+            raise ConfigError("smpp credentials cannot contain a NUL character")
+
+    @property
+    def beyond_smpp34(self) -> bool:
+        """SMPP 3.4 allows 15 and 8 octets; ViHAT's 30-character keys are longer and sent whole."""
+        return (
+            len(self.system_id.encode()) > codec.SMPP34_SYSTEM_ID_OCTETS
+            or len(self.password.encode()) > codec.SMPP34_PASSWORD_OCTETS
+        )
 
     def __repr__(self) -> str:  # never print the password
-        return f"Endpoint({self.host}:{self.port}, system_id={self.system_id!r})"
+        return f"Endpoint({self.host}:{self.port}, system_id={self.system_id[:4]}…)"
 
 
 class SubmitTimeout(SessionClosed):
@@ -113,13 +119,15 @@ class SmppSession(asyncio.Protocol):
         except (TimeoutError, OSError) as exc:
             raise BindError(f"{name}: cannot connect to {endpoint.host}:{endpoint.port}: {exc!r}") from exc
         try:
-            response = await session.request(
-                f"bind_{bind_type.value}",
-                timeout=timeouts.bind,
-                system_id=endpoint.system_id,
-                password=endpoint.password,
-                system_type=endpoint.system_type,
-                interface_version=0x34,
+            response = await session._send_frame(
+                lambda sequence: codec.encode_bind(
+                    f"bind_{bind_type.value}",
+                    sequence,
+                    system_id=endpoint.system_id,
+                    password=endpoint.password,
+                    system_type=endpoint.system_type,
+                ),
+                timeouts.bind,
             )
         except SessionClosed as exc:
             session.abort(str(exc))
@@ -186,12 +194,16 @@ class SmppSession(asyncio.Protocol):
             return await self._send("submit_sm", self.timeouts.response, fields)
 
     async def _send(self, command: str, timeout: float, fields: dict[str, Any]) -> codec.Pdu:
+        return await self._send_frame(lambda sequence: codec.encode(command, sequence, **fields), timeout)
+
+    async def _send_frame(self, frame: Callable[[int], bytes], timeout: float) -> codec.Pdu:
+        """Write the PDU that `frame(sequence)` builds and await the response matched by sequence."""
         if self._transport is None or not self.is_open:
             raise SessionClosed(f"{self.name}: session is closed")
         sequence = self._next_sequence()
         future: asyncio.Future[codec.Pdu] = asyncio.get_running_loop().create_future()
         self._pending[sequence] = (future, time.monotonic() + timeout)
-        self._transport.write(codec.encode(command, sequence, **fields))
+        self._transport.write(frame(sequence))
         return await future
 
     # ---- asyncio.Protocol ----------------------------------------------------------------------

@@ -15,7 +15,7 @@ from connector.records import ResultStatus
 from connector.rest.client import RestClient, RestEndpoint, RestOutcome, RestPolicy
 from connector.rest.codes import Api
 from connector.simulator import RestSimulatorSettings, SimulatorThread
-from connector.simulator.rest_api import DEMO_API_KEY, DEMO_SECRET_KEY
+from connector.simulator.accounts import DEMO_API_KEY, DEMO_SECRET_KEY
 
 PATHS = {
     Api.SMS: "/v1/sms/send",

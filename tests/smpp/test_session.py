@@ -43,11 +43,41 @@ def test_network_failure_is_not_a_credentials_error() -> None:
     assert not error.value.is_credentials and "cannot connect" in str(error.value)
 
 
-def test_credentials_longer_than_smpp_allows_are_refused_not_truncated() -> None:
-    with pytest.raises(ConfigError, match="system_id"):
-        Endpoint("127.0.0.1", 1, "an-api-key-of-32-characters-long", "x")
-    with pytest.raises(ConfigError, match="password"):
-        Endpoint("127.0.0.1", 1, "key", "secret-longer-than-8")
+def test_credentials_as_issued_bind_whole_and_a_near_miss_is_refused(
+    simulator_factory: Callable[..., SimulatorThread],
+) -> None:
+    """ViHAT's keys are 30 characters: sent whole, never cut at SMPP 3.4's 15/8 octets as smpplib would."""
+    assert len(DEMO_SYSTEM_ID) == 30 and len(DEMO_PASSWORD) == 30
+    near_miss = DEMO_PASSWORD[:8] + "0" * 22  # equal to the real secret in the octets smpplib would keep
+    simulator = simulator_factory()
+
+    async def bind(password: str) -> None:
+        endpoint = Endpoint("127.0.0.1", simulator.port, DEMO_SYSTEM_ID, password)
+        assert endpoint.beyond_smpp34 and DEMO_SYSTEM_ID[4:] not in repr(endpoint)
+        session = await SmppSession.open(endpoint, BindType.TRANSCEIVER)
+        await session.unbind()
+
+    asyncio.run(bind(DEMO_PASSWORD))
+    with pytest.raises(BindError) as error:
+        asyncio.run(bind(near_miss))
+    assert error.value.command_status == ESME_RINVPASWD
+    assert simulator.simulator.stats.binds_accepted == 1
+
+
+def test_bind_pdu_carries_long_credentials_whole_and_parses_back() -> None:
+    from connector.smpp import codec
+
+    system_id, password = "BB19D3EA87F3AD9BFF23EC9BA621C6", "0123456789ABCDEF0123456789ABCD"
+    frame = codec.encode_bind("bind_transceiver", 7, system_id=system_id, password=password)
+    pdu = codec.decode(frame)
+    assert (pdu.command, pdu.sequence) == ("bind_transceiver", 7)
+    assert (codec.as_text(pdu.system_id), codec.as_text(pdu.password)) == (system_id, password)
+    assert pdu.interface_version == 0x34
+    short = codec.encode_bind("bind_transmitter", 1, system_id="vhdemo", password="pw", system_type="x")
+    assert short == codec.encode("bind_transmitter", 1, system_id="vhdemo", password="pw", system_type="x",
+                                 interface_version=0x34)  # fmt: skip
+    with pytest.raises(ConfigError, match="empty"):
+        Endpoint("127.0.0.1", 1, "", "x")
 
 
 def test_dropped_connection_fails_pending_and_enquire_link_keeps_alive(
