@@ -16,7 +16,6 @@ from connector.devstack.stack import (
     ConnectorThread,
     TopicReader,
     channel_request,
-    create_topics,
     prefixed_topics,
     produce_requests,
     sms_request,
@@ -112,9 +111,13 @@ def run_demo(total: int) -> int:
         flush=True,
     )
     topics = prefixed_topics(f"demo{int(time.time())}")
-    create_topics(bootstrap, topics)
     settings = Settings(
-        kafka={"bootstrap_servers": bootstrap, "topics": topics.model_dump(), "group_id": "vihat-demo"},
+        kafka={
+            "bootstrap_servers": bootstrap,
+            "topics": topics.model_dump(),
+            "group_id": "vihat-demo",
+            "partitions": 4,  # the connector creates its topics, as on a fresh cluster
+        },
         smpp={
             "port": simulator.port,
             "system_id": DEMO_SYSTEM_ID,

@@ -115,7 +115,7 @@ class TopicAdmin:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                self._admin.list_topics(timeout=min(5.0, max(0.5, deadline - time.monotonic())))
+                self._admin.list_topics(timeout=min(2.0, max(0.5, deadline - time.monotonic())))
                 return
             except KafkaException as exc:
                 if time.monotonic() >= deadline:
