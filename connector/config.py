@@ -62,10 +62,18 @@ class KafkaSettings(_Section):
     delivery_timeout: float = Field(
         10.0, gt=0, description="seconds to wait for a report's ack before asking the SMSC to retry"
     )
+    group_instance_id: str | None = Field(
+        None, description="static group membership (the pod name in Kubernetes): a restart rejoins at once"
+    )
     create_topics: bool = Field(True, description="create missing topics at start-up; false: missing is an error")
     partitions: int = Field(6, ge=1, description="partitions of topics the connector creates")
     replication_factor: int = Field(-1, ge=-1, description="of topics the connector creates; -1 = broker default")
     startup_timeout: float = Field(30.0, gt=0, description="seconds to reach the cluster at start-up before exiting")
+
+
+    def membership(self) -> dict[str, str]:
+        """Consumer settings that identify this process to its groups."""
+        return {"group.instance.id": self.group_instance_id} if self.group_instance_id else {}
 
 
 class SmppSettings(_Section):

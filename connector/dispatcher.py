@@ -94,6 +94,7 @@ class Dispatcher:
                 "partition.assignment.strategy": "cooperative-sticky",
                 "statistics.interval.ms": 5000,
                 "stats_cb": metrics.on_consumer_statistics,
+                **settings.kafka.membership(),
                 **settings.kafka.consumer,
             }
         )

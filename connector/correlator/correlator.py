@@ -65,6 +65,7 @@ class Correlator:
                 "auto.offset.reset": "earliest",
                 # Range gives partition p of both topics to the same member: the co-partitioning this needs.
                 "partition.assignment.strategy": "range",
+                **settings.kafka.membership(),
                 **settings.kafka.consumer,
             }
         )

@@ -53,6 +53,7 @@ class RequestFinals:
                 "group.id": f"{settings.kafka.group_id}-finals",
                 "enable.auto.commit": "false",
                 "auto.offset.reset": "earliest",
+                **settings.kafka.membership(),
                 **settings.kafka.consumer,
             }
         )

@@ -13,7 +13,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from connector.config import load_settings
+from connector.config import Role, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "helm" / "vihat-connector"
@@ -86,14 +86,14 @@ def test_rendered_config_is_a_valid_connector_config(tmp_path: Path) -> None:
 def test_one_deployment_per_role_with_keda_and_no_hpa() -> None:
     docs = render("-f", str(ALL_FEATURES))
     deployments = {d["metadata"]["name"]: d for d in by_kind(docs, "Deployment")}
-    assert set(deployments) == {"r1-vihat-connector-dispatcher", "r1-vihat-connector-webhook"}
+    assert set(deployments) == {f"r1-vihat-connector-{role.value}" for role in Role}
     roles = {
         name: next(
             e["value"] for e in d["spec"]["template"]["spec"]["containers"][0]["env"] if e["name"] == "VIHAT_ROLES"
         )
         for name, d in deployments.items()
     }
-    assert roles == {"r1-vihat-connector-dispatcher": '["dispatcher"]', "r1-vihat-connector-webhook": '["webhook"]'}
+    assert roles == {f"r1-vihat-connector-{role.value}": f'["{role.value}"]' for role in Role}
     assert "replicas" not in deployments["r1-vihat-connector-dispatcher"]["spec"]  # KEDA owns it
     assert deployments["r1-vihat-connector-webhook"]["spec"]["replicas"] == 2
     assert by_kind(docs, "HorizontalPodAutoscaler") == []
@@ -102,7 +102,7 @@ def test_one_deployment_per_role_with_keda_and_no_hpa() -> None:
     assert scaled["spec"]["triggers"][0]["metadata"]["consumerGroup"] == "vihat-connector"
     [monitor] = by_kind(docs, "ServiceMonitor")
     assert monitor["spec"]["endpoints"][0]["path"] == "/metrics"
-    assert len(by_kind(docs, "PodDisruptionBudget")) == 2
+    assert len(by_kind(docs, "PodDisruptionBudget")) == len(Role)
 
 
 def test_pod_hardening_and_probes() -> None:
@@ -139,3 +139,57 @@ def test_dashboard_queries_only_metrics_the_connector_exports() -> None:
         defined | {f"{n}_total" for n in defined} | {f"{n}_bucket" for n in defined} | {f"{n}_info" for n in defined}
     )
     assert queried and queried <= exported, queried - exported
+
+
+def container_env(deployment: dict[str, Any]) -> dict[str, Any]:
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
+
+
+def test_plain_helm_template_works_without_kube_version() -> None:
+    result = helm("template", "r1", str(CHART))
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_chart_runs_every_role_the_connector_has_by_default() -> None:
+    """Fails as soon as the connector gains a role the chart cannot run."""
+    import json
+
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    assert set(schema["properties"]["roles"]["items"]["enum"]) == {role.value for role in Role}
+    [deployment] = by_kind(render(), "Deployment")
+    assert json.loads(container_env(deployment)["VIHAT_ROLES"]) == [role.value for role in Role]
+    assert {role.value for role in Role} == set(yaml.safe_load((CHART / "values.yaml").read_text())["roles"])
+
+
+@pytest.mark.parametrize("timeout", [None, "50"])
+def test_grace_period_exceeds_the_shutdown_timeout(tmp_path: Path, timeout: str | None) -> None:
+    args = [] if timeout is None else ["--set", f"config.dispatcher.shutdown_timeout={timeout}"]
+    args += ["--set", "terminationGracePeriodSeconds=60"] if timeout else []
+    docs = render(*args)
+    [config_map] = [c for c in by_kind(docs, "ConfigMap")]
+    path = tmp_path / "connector.yaml"
+    path.write_text(config_map["data"]["connector.yaml"])
+    shutdown_timeout = load_settings(path).dispatcher.shutdown_timeout
+    [deployment] = by_kind(docs, "Deployment")
+    grace = deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+    assert grace >= shutdown_timeout + 10, (grace, shutdown_timeout)
+
+
+def test_static_membership_takes_the_pod_name() -> None:
+    [deployment] = by_kind(render(), "Deployment")
+    assert container_env(deployment)["VIHAT_KAFKA__GROUP_INSTANCE_ID"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    [deployment] = by_kind(render("--set", "staticMembership.enabled=false"), "Deployment")
+    assert "VIHAT_KAFKA__GROUP_INSTANCE_ID" not in container_env(deployment)
+
+
+def test_topics_job_runs_before_install_and_upgrade_with_its_own_config() -> None:
+    docs = render("--set", "topicsJob.enabled=true")
+    [job] = by_kind(docs, "Job")
+    assert job["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
+    [container] = job["spec"]["template"]["spec"]["containers"]
+    assert container["args"][:2] == ["topics", "create"] and container["args"][-len(Role) :] == [r.value for r in Role]
+    hook_configs = [c for c in by_kind(docs, "ConfigMap") if c["metadata"].get("annotations")]
+    [volume] = job["spec"]["template"]["spec"]["volumes"]
+    assert [c["metadata"]["name"] for c in hook_configs] == [volume["configMap"]["name"]]
+    assert by_kind(render(), "Job") == []
