@@ -62,6 +62,7 @@ def rest_endpoint(settings: Settings) -> RestEndpoint:
         {Api.SMS: rest.sms_path, Api.VOICE: rest.voice_path, Api.UPLOAD: rest.upload_path, Api.CHAT: rest.chat_path},
         rest.api_key.get_secret_value(),
         rest.secret_key.get_secret_value(),
+        rest.chat_credentials,
     )
 
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -70,7 +70,6 @@ class KafkaSettings(_Section):
     replication_factor: int = Field(-1, ge=-1, description="of topics the connector creates; -1 = broker default")
     startup_timeout: float = Field(30.0, gt=0, description="seconds to reach the cluster at start-up before exiting")
 
-
     def membership(self) -> dict[str, str]:
         """Consumer settings that identify this process to its groups."""
         return {"group.instance.id": self.group_instance_id} if self.group_instance_id else {}
@@ -112,6 +111,18 @@ class SmppSettings(_Section):
         return value
 
 
+RestApiName = Literal["sms", "voice", "chat"]
+
+
+def _default_request_id_fields() -> dict[RestApiName, str]:
+    # RequestId is the same company's domestic SMS API's field; the seed names none: configuration.
+    return {"sms": "RequestId", "voice": "request_id", "chat": "request_id"}
+
+
+def _default_idempotent_apis() -> list[RestApiName]:
+    return ["sms"]
+
+
 class RestSettings(_Section):
     """ViHAT's REST APIs. The seed gives no hosts or paths: all of them are configuration."""
 
@@ -132,6 +143,26 @@ class RestSettings(_Section):
     sms_type: str | None = None
     voice_languages: list[str] = ["en", "kh"]
     sms_fallback_to_rest: bool = Field(True, description="route AUTO SMS over REST while no SMPP bind is up")
+    chat_credentials: Literal["snake_case", "camelCase", "both"] = Field(
+        "both", description="chat apps: the seed's table says apiKey/secretKey, its sample api_key/secret_key"
+    )
+    request_id_fields: dict[RestApiName, str] = Field(
+        default_factory=_default_request_id_fields,
+        description="body field carrying request_id per API; 'off' sends none",
+    )
+    idempotent_apis: list[RestApiName] = Field(
+        default_factory=_default_idempotent_apis,
+        description="APIs known to answer a repeated request id from the first call; an ambiguous request on "
+        "the others follows dispatcher.ambiguous_policy instead of being resent",
+    )
+
+    def request_id_field(self, api: str) -> str | None:
+        field = self.request_id_fields.get(api, "off")  # type: ignore[call-overload]
+        return None if field in ("", "off") else str(field)
+
+    def resend_is_safe(self, api: str) -> bool:
+        """An ambiguous request on `api` may be sent again: the provider recognises its request id."""
+        return api in self.idempotent_apis and self.request_id_field(api) is not None
 
 
 class CorrelatorSettings(_Section):
@@ -182,8 +213,11 @@ class DispatcherSettings(_Section):
     max_sms_parts: int = Field(10, ge=1, le=255)
     correlation_capacity: int = Field(200_000, ge=1000, description="message ids remembered for DLR correlation")
     summary_interval: float = Field(60.0, gt=0)
-    ambiguous_smpp_policy: Literal["report-unknown", "resend"] = Field(
-        "report-unknown", description="an SMPP request found SENDING after a restart: FAILED (not resent) or resent"
+    ambiguous_policy: Literal["report-unknown", "resend"] = Field(
+        "report-unknown",
+        validation_alias=AliasChoices("ambiguous_policy", "ambiguous_smpp_policy"),
+        description="a request that may have reached the provider before a crash, with no idempotency key to "
+        "resend it safely (SMPP; REST APIs not in rest.idempotent_apis): FAILED/AMBIGUOUS, or resent",
     )
     ambiguous_grace: float = Field(
         20.0, ge=0, description="seconds an ambiguous request waits for the previous owner's DONE (a rebalance)"

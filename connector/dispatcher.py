@@ -274,17 +274,15 @@ class Dispatcher:
                 self._replay(message, request, known[1])
                 return
             self.ambiguous += 1
-            sms = request.get("sms")
-            over_smpp = channel == "SMS" and sms is not None and sms["route"] != "REST"
-            if over_smpp and self._limits.ambiguous_smpp_policy == "report-unknown":
+            if not self._router.resend_is_safe(request) and self._limits.ambiguous_policy == "report-unknown":
                 self._finish(
                     message,
                     request,
                     ResultStatus.FAILED,
                     received_at,
                     provider_code="AMBIGUOUS",
-                    description="ambiguous: an earlier attempt may have reached the SMSC before a restart; "
-                    "not resent (dispatcher.ambiguous_smpp_policy=report-unknown)",
+                    description="ambiguous: an earlier attempt may have reached the provider before a restart; "
+                    "not resent (dispatcher.ambiguous_policy=report-unknown)",
                 )
                 return
             note = " (resent after an ambiguous earlier attempt)"

@@ -94,7 +94,9 @@ class Router:
 
     async def _smpp(self, request: dict[str, Any], sender: str | None, on_message_id: OnMessageId) -> SendOutcome:
         if self._pool is None:
-            raise ValidationError("sms.route", "SMPP is not configured in this connector")
+            raise ValidationError(
+                "sms.route", "SMPP was asked for, but this connector has no SMPP account (smpp.system_id is empty)"
+            )
         encoded = self._encode(request["sms"]["content"], request["sms"]["unicode"])
         id_format = self._settings.smpp.message_id_format
         total = len(encoded.parts)
@@ -120,8 +122,18 @@ class Router:
         if self._rest is None:
             raise ValidationError("channel", f"{request['channel']} needs the REST API, which is not configured")
         deadline = self._deadline(request, self._settings.rest.request_timeout)
+        id_field = self._settings.rest.request_id_field(api.label)
+        if id_field is not None:
+            payload[id_field] = request["request_id"]
         outcome: RestOutcome = await self._rest.call(api, payload, deadline)
         meaning = outcome.meaning
+        if meaning.in_progress:
+            # Retries ran out while the provider still said "processing": it has the request and may send it.
+            processing = (
+                f"the provider still reported code {outcome.code} ({meaning.description}) after {outcome.attempts} "
+                "attempts: it has the request and may still send it; do not resend, wait for its delivery report"
+            )
+            return SendOutcome(ResultStatus.FAILED, "REST", "PROCESSING", processing, [], outcome.attempts)
         accepted = outcome.message_id and meaning.status is ResultStatus.ACCEPTED
         ids = (
             [normalize_message_id(outcome.message_id, MessageIdFormat.TEXT)] if accepted and outcome.message_id else []
@@ -131,6 +143,16 @@ class Router:
         code = outcome.code or meaning.name
         description = None if meaning.status is ResultStatus.ACCEPTED else f"{meaning.name}: {meaning.description}"
         return SendOutcome(meaning.status, "REST", code, description, ids, outcome.attempts, outcome.submitted_at)
+
+    def resend_is_safe(self, request: dict[str, Any]) -> bool:
+        """Whether a request that may already have reached the provider can be sent again without a second
+        delivery: only over a REST API that recognises its request id (never SMPP, never AUTO SMS, whose
+        earlier attempt may have gone either way)."""
+        channel = request["channel"]
+        if channel == "SMS":
+            return request["sms"]["route"] == "REST" and self._settings.rest.resend_is_safe(Api.SMS.label)
+        api = Api.VOICE if channel in ("VOICE_OTP", "VOICE_FILE") else Api.CHAT
+        return self._settings.rest.resend_is_safe(api.label)
 
     @staticmethod
     def _deadline(request: dict[str, Any], budget: float) -> float:

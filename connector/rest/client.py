@@ -24,12 +24,24 @@ from connector.rest.codes import Api, CodeMeaning
 log = logging.getLogger(__name__)
 
 
+# The seed spells credentials differently per API: SMS takes apiKey/secretKey, voice and upload
+# api_key/secret_key, and chat apps both (its table says apiKey/secretKey, its sample api_key/secret_key).
+SNAKE_CASE, CAMEL_CASE = ("api_key", "secret_key"), ("apiKey", "secretKey")
+CHAT_CREDENTIALS = {"snake_case": (SNAKE_CASE,), "camelCase": (CAMEL_CASE,), "both": (SNAKE_CASE, CAMEL_CASE)}
+
+
 @dataclass(frozen=True, slots=True)
 class RestEndpoint:
     base_url: str
     paths: dict[Api, str]
     api_key: str = field(repr=False)
     secret_key: str = field(repr=False)
+    chat_credentials: str = "both"  # a key of CHAT_CREDENTIALS
+
+    def credential_fields(self, api: Api) -> tuple[tuple[str, str], ...]:
+        if api is Api.CHAT:
+            return CHAT_CREDENTIALS[self.chat_credentials]
+        return (CAMEL_CASE,) if api is Api.SMS else (SNAKE_CASE,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,15 +73,6 @@ def _transport_failure(description: str) -> CodeMeaning:
     return CodeMeaning(ResultStatus.FAILED, True, "TRANSPORT", description)
 
 
-# The seed spells credentials differently per API: SMS takes apiKey/secretKey, the others api_key/secret_key.
-_CREDENTIAL_FIELDS = {
-    Api.SMS: ("apiKey", "secretKey"),
-    Api.VOICE: ("api_key", "secret_key"),
-    Api.UPLOAD: ("api_key", "secret_key"),
-    Api.CHAT: ("api_key", "secret_key"),
-}
-
-
 class RestClient:
     def __init__(self, endpoint: RestEndpoint, policy: RestPolicy, client: httpx.AsyncClient) -> None:
         self.endpoint = endpoint
@@ -99,8 +102,10 @@ class RestClient:
         await self._client.aclose()
 
     def _credentials(self, api: Api) -> dict[str, str]:
-        key_field, secret_field = _CREDENTIAL_FIELDS[api]
-        return {key_field: self.endpoint.api_key, secret_field: self.endpoint.secret_key}
+        credentials = {}
+        for key_field, secret_field in self.endpoint.credential_fields(api):
+            credentials[key_field], credentials[secret_field] = self.endpoint.api_key, self.endpoint.secret_key
+        return credentials
 
     async def call(self, api: Api, payload: dict[str, Any], deadline: float) -> RestOutcome:
         """POST a JSON payload, retrying what the policy allows; never raises for provider answers."""

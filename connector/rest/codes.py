@@ -19,6 +19,14 @@ class CodeMeaning:
     name: str
     description: str
 
+    @property
+    def in_progress(self) -> bool:
+        """'Request is processing': the provider has the request and may still send it."""
+        return self.name in PROCESSING_NAMES
+
+
+PROCESSING_NAMES = frozenset({"PROCESSING", "REQUEST_IS_PROCESSING", "REQ_PROCSSING"})  # SMS 124, voice 105, chat 111
+
 
 def _table(*rows: tuple[int, ResultStatus, bool, str, str]) -> dict[str, CodeMeaning]:
     return {str(code): CodeMeaning(status, retryable, name, text) for code, status, retryable, name, text in rows}

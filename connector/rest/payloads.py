@@ -1,5 +1,5 @@
-"""Request bodies exactly as the seed shows them (credentials are added by the client). `request_id`
-travels as the idempotency id so a retried call is recognised by the provider."""
+"""Request bodies exactly as the seed shows them. Credentials are added by the client, and the
+idempotency field (`rest.request_id_fields`, not in the seed) by the router."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ def sms_payload(request: dict[str, Any], sender: str | None, sms_type: str | Non
         "phone": request["phone"],
         "content": sms["content"],
         "isUnicode": "1" if unicode else "0",
-        "RequestId": request["request_id"],
     }
     if sms["sms_type"] or sms_type:
         payload["smsType"] = sms["sms_type"] or sms_type
@@ -36,7 +35,6 @@ def voice_otp_payload(request: dict[str, Any]) -> dict[str, Any]:
         "code": otp["code"],
         "lang": otp["lang"],
         "type": VOICE_OTP_TYPE,
-        "request_id": request["request_id"],
     }
 
 
@@ -45,7 +43,6 @@ def voice_file_payload(request: dict[str, Any]) -> dict[str, Any]:
         "phone_number": request["phone"],
         "type": VOICE_FILE_TYPE,
         "template_id": request["voice_file"]["template_id"],
-        "request_id": request["request_id"],
     }
 
 
@@ -63,5 +60,4 @@ def chat_payload(request: dict[str, Any]) -> dict[str, Any]:
         "phone_number": request["phone"],
         "channel_type": VIBER_CHANNEL_TYPE,
         "body": body,
-        "request_id": request["request_id"],
     }

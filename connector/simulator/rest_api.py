@@ -48,7 +48,9 @@ class RestSimulatorSettings:
     chat_path: str = "/v1/chatapps/send"
     sms_callback_url: str | None = None
     chat_callback_url: str | None = None
-    reply_callback_url: str | None = None
+    reply_callback_url: str | None = None  # unset: replies go to chat_callback_url, the sender's one URL
+    # The seed's chat-app table says apiKey/secretKey, its sample api_key/secret_key: both are taken.
+    chat_credentials: tuple[tuple[str, str], ...] = (("api_key", "secret_key"), ("apiKey", "secretKey"))
     callback_delay: float = 0.2
     callback_retry_delay: float = 0.5
     callback_attempts: int = 60
@@ -159,9 +161,13 @@ class RestSimulator:
             return None
         return body if isinstance(body, dict) else None
 
-    def _account(self, body: dict[str, Any], key_field: str, secret_field: str) -> str | None:
-        key = str(body.get(key_field, ""))
-        return key if self.settings.accounts.get(key) == str(body.get(secret_field, "")) and key else None
+    def _account(self, body: dict[str, Any], *fields: tuple[str, str]) -> str | None:
+        """The account whose credentials the body carries under any of the accepted spellings."""
+        for key_field, secret_field in fields:
+            key = str(body.get(key_field, ""))
+            if key and self.settings.accounts.get(key) == str(body.get(secret_field, "")):
+                return key
+        return None
 
     def _record(self, api: str, body: dict[str, Any]) -> None:
         self.stats.calls[api] += 1
@@ -190,7 +196,7 @@ class RestSimulator:
         if body is None:
             return JSONResponse({"CodeResult": "99", "ErrorMessage": "invalid JSON"}, status_code=400)
         self._record("sms", body)
-        key = self._account(body, "apiKey", "secretKey")
+        key = self._account(body, ("apiKey", "secretKey"))
         if key is None:
             return JSONResponse({"CodeResult": "101", "ErrorMessage": "Unauthorize"})
         if key in self.settings.blocked:
@@ -216,7 +222,7 @@ class RestSimulator:
         if body is None:
             return JSONResponse({"status_code": 104, "reference_id": ""}, status_code=400)
         self._record("voice", body)
-        key = self._account(body, "api_key", "secret_key")
+        key = self._account(body, ("api_key", "secret_key"))
         if key is None:
             return JSONResponse({"status_code": 101, "reference_id": ""})
         if key in self.settings.blocked:
@@ -246,7 +252,7 @@ class RestSimulator:
         if body is None:
             return JSONResponse({"code_result": 105, "error_message": "invalid JSON"}, status_code=400)
         self._record("chat", body)
-        key = self._account(body, "api_key", "secret_key")
+        key = self._account(body, *self.settings.chat_credentials)
         if key is None:
             return JSONResponse({"code_result": 101, "error_message": "Wrong api_key or secret_key"})
         if key in self.settings.blocked:
@@ -342,9 +348,10 @@ class RestSimulator:
 
     async def post_reply(self, phone: str, text: str | None, media: str = "", file_name: str = "") -> None:
         """A user answers on Viber: the two-way message callback."""
-        url = self.settings.reply_callback_url
+        # Seed: "we will send to the URL per sender with the user's replies": the sender's status URL.
+        url = self.settings.reply_callback_url or self.settings.chat_callback_url
         if url is None:
-            raise ValueError("reply_callback_url is not configured")
+            raise ValueError("neither chat_callback_url nor reply_callback_url is configured")
         await self.post_callback(
             url,
             {

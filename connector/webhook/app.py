@@ -43,6 +43,7 @@ class _Endpoint:
     name: str
     parse: Callable[[dict[str, Any], float], dict[str, Any]]
     is_reply: bool
+    takes_replies: bool = False  # seed: one URL per Viber sender gets its statuses and its two-way replies
 
 
 class WebhookApp:
@@ -67,10 +68,11 @@ class WebhookApp:
         self.dedup = DeliveryDeduplicator(settings.webhook.dedup_capacity)
         self.responses: Counter[tuple[str, int]] = Counter()
         self.accepted: Counter[tuple[str, str]] = Counter()  # (source, status) written to Kafka
+        self._reply = _Endpoint("reply", inbound_reply, True)
         endpoints = [
             (self._settings.sms_status_path, _Endpoint("sms_status", sms_status_report, False)),
-            (self._settings.chat_status_path, _Endpoint("chat_status", chat_status_report, False)),
-            (self._settings.reply_path, _Endpoint("reply", inbound_reply, True)),
+            (self._settings.chat_status_path, _Endpoint("chat_status", chat_status_report, False, True)),
+            (self._settings.reply_path, self._reply),
         ]
         routes: list[BaseRoute] = [Route("/openapi.json", self._openapi)]
         for path, endpoint in endpoints:
@@ -112,7 +114,9 @@ class WebhookApp:
         if not token_matches(given, self._token):
             return self._error(401, "missing or wrong token")
         try:
-            body = self._decode(raw, request.headers.get("content-type", ""), endpoint.is_reply)
+            body = self._decode(raw, request.headers.get("content-type", ""), endpoint.is_reply, endpoint.takes_replies)
+            if endpoint.takes_replies and "message" in body and "status" not in body:
+                endpoint = self._reply  # a two-way reply posted to the sender's one callback URL
             record = endpoint.parse(body, time.time())
         except CallbackError as exc:
             return self._error(400, str(exc), exc.field)
@@ -138,12 +142,15 @@ class WebhookApp:
         return bytes(chunks)
 
     @staticmethod
-    def _decode(raw: bytes, content_type: str, is_reply: bool) -> dict[str, Any]:
+    def _decode(raw: bytes, content_type: str, is_reply: bool, takes_replies: bool = False) -> dict[str, Any]:
         if content_type.startswith("application/x-www-form-urlencoded"):
             try:
                 fields: dict[str, Any] = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
             except UnicodeDecodeError as exc:
                 raise CallbackError("body", "form body is not UTF-8") from exc
+            nested = any(key.startswith(("message[", "message.")) for key in fields)
+            if takes_replies and "status" not in fields and (nested or "message" in fields):
+                is_reply = True
             if is_reply and "message" not in fields:
                 # A form cannot nest: message.text / message[text] or plain text/media/file_name.
                 fields["message"] = {

@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 
 from connector.config import Topics
@@ -139,3 +140,42 @@ def test_auto_sms_falls_back_to_rest_while_every_bind_is_down(
     assert (got["auto"]["status"], got["auto"]["route"]) == ("ACCEPTED", "REST")
     assert (got["smpp-only"]["status"], got["smpp-only"]["route"]) == ("FAILED", "SMPP")
     assert "no SMPP bind" in got["smpp-only"]["description"]
+
+
+def test_a_rest_only_account_runs_without_smpp(
+    kafka_bootstrap: str,
+    topics: Topics,
+    simulator_factory: Callable[..., SimulatorThread],
+    connector_factory: Callable[..., ConnectorThread],
+) -> None:
+    """No SMPP access: system_id empty. AUTO SMS go over REST, a forced SMPP route is refused by name,
+    voice and Viber work, and readiness follows the REST side."""
+    simulator = simulator_factory(rest=RestSimulatorSettings())
+    connector = connector_factory(2775, smpp={"system_id": "", "password": ""}, rest={"base_url": simulator.rest_url})
+    assert connector.connector.pool is None
+    requests = [
+        sms_request("auto", "84968501615", "Xin chào"),
+        sms_request("forced-smpp", "84968501615", "hello", route="SMPP"),
+        request("otp", "VOICE_OTP", voice_otp={"code": "4567", "lang": "en"}),
+        viber("viber", text="hi"),
+    ]
+    produce_requests(kafka_bootstrap, topics.send_requests, requests)
+    got = results_for(kafka_bootstrap, topics, len(requests))
+    assert {r: (got[r]["status"], got[r]["route"]) for r in ("auto", "otp", "viber")} == {
+        "auto": ("ACCEPTED", "REST"),
+        "otp": ("ACCEPTED", "REST"),
+        "viber": ("ACCEPTED", "REST"),
+    }
+    assert got["forced-smpp"]["status"] == "REJECTED"
+    assert "smpp.system_id is empty" in got["forced-smpp"]["description"]
+    server = connector.connector.http_server
+    assert server is not None
+    assert httpx.get(f"http://127.0.0.1:{server.port}/readyz").json() == {"status": "ready"}
+    simulator.stop()  # the REST API goes away: the next call fails and readiness says so
+    produce_requests(kafka_bootstrap, topics.send_requests, [sms_request("after", "84968501615", "x")])
+    reader = TopicReader(kafka_bootstrap, topics.submit_results, SchemaName.SUBMIT_RESULT)
+    after = [r for r in reader.read_until(len(requests) + 1, timeout=60) if r["request_id"] == "after"]
+    reader.close()
+    assert [r["status"] for r in after] == ["FAILED"]
+    not_ready = httpx.get(f"http://127.0.0.1:{server.port}/readyz")
+    assert not_ready.status_code == 503 and "REST only" in not_ready.text

@@ -64,7 +64,7 @@ def test_callbacks_from_the_simulator_are_correlated(
     base = f"http://127.0.0.1:{server.port}"
     rest_settings.sms_callback_url = f"{base}/callbacks/sms-status/{TOKEN}"
     rest_settings.chat_callback_url = f"{base}/callbacks/chat-status/{TOKEN}"
-    rest_settings.reply_callback_url = f"{base}/callbacks/replies/{TOKEN}"
+    # No reply URL: the provider sends a sender's replies to its one callback URL, the chat-status one.
     produce_requests(
         kafka_bootstrap,
         topics.send_requests,
@@ -110,6 +110,37 @@ def test_rejections_name_the_problem(webhook_only: tuple[ConnectorThread, str]) 
         assert client.get(f"{base}/readyz").json() == {"status": "ready"}
         spec = client.get(f"{base}/openapi.json").json()
         assert set(spec["paths"]) >= {"/callbacks/sms-status", "/callbacks/chat-status", "/callbacks/replies"}
+
+
+def test_one_viber_callback_url_takes_statuses_and_replies(
+    kafka_bootstrap: str, topics: Topics, webhook_only: tuple[ConnectorThread, str]
+) -> None:
+    _, base = webhook_only
+    url = f"{base}/callbacks/chat-status/{TOKEN}"
+    status = {"status": "DELIVERED", "message_id": "m-9", "time": "2021-12-15T13:55:03.953",
+              "phone_number": "84968501615", "channel": "Viber", "time_zone": "GMT/UTC +7"}  # fmt: skip
+    reply = {"message": {"text": "YES", "media": "", "file_name": ""}, "message_id": "r-1",
+             "phone_number": "+84968501615", "channel": "Viber", "time": "2021-12-15T13:56:00"}  # fmt: skip
+    form_reply = {"message[text]": "NO", "message_id": "r-2", "phone_number": "84968501615"}
+    with httpx.Client() as client:
+        codes = [
+            client.post(url, json=status).status_code,
+            client.post(url, json=reply).status_code,
+            client.post(url, data=form_reply).status_code,
+        ]
+        bad = client.post(url, json={"message": "not an object", "message_id": "r-3", "phone_number": "1"})
+    assert codes == [200, 200, 200]
+    assert bad.status_code == 400 and bad.json()["field"] == "message"
+    replies = TopicReader(kafka_bootstrap, topics.inbound_replies, SchemaName.INBOUND_REPLY)
+    reports = TopicReader(kafka_bootstrap, topics.reports_raw, SchemaName.DELIVERY_REPORT)
+    try:
+        got_replies = replies.read_until(2, timeout=20)
+        got_reports = reports.read_until(2, timeout=3)  # a second one must not come
+    finally:
+        replies.close()
+        reports.close()
+    assert sorted((r["provider_message_id"], r["text"]) for r in got_replies) == [("r-1", "YES"), ("r-2", "NO")]
+    assert [(r["provider_message_id"], r["status"]) for r in got_reports] == [("m-9", "DELIVERED")]
 
 
 def test_source_allow_list(connector_factory: Callable[..., ConnectorThread]) -> None:
