@@ -12,7 +12,7 @@ from connector.config import Role, Settings
 from connector.correlation import LocalIndex
 from connector.correlator.correlator import Correlator
 from connector.correlator.finals import RequestFinals
-from connector.dispatcher import Dispatcher
+from connector.dispatcher import Dispatcher, drain_capacity
 from connector.errors import ConfigError
 from connector.http_app import build_http_app
 from connector.httpserver import UvicornServer
@@ -43,7 +43,7 @@ def pool_settings(settings: Settings) -> PoolSettings:
         binds=smpp.binds,
         bind_type=smpp.bind_type,
         receiver_binds=smpp.receiver_binds,
-        rate=RateLimit(smpp.rate_per_bind, smpp.burst),
+        rate=RateLimit(smpp.rate_per_bind * (1 - smpp.rate_margin), smpp.burst),
         window=smpp.window,
         timeouts=Timeouts(
             response=smpp.response_timeout,
@@ -122,8 +122,19 @@ class Connector:
                 serde(SchemaName.MESSAGE_INDEX_ENTRY, topics.message_index),
                 self.index,
                 self.metrics,
-                IntentLog(kafka.bootstrap_servers, topics.dispatch_state, self.producer, settings.dispatcher.state_dir),
+                IntentLog(
+                    kafka.bootstrap_servers,
+                    topics.dispatch_state,
+                    self.producer,
+                    settings.dispatcher.state_dir,
+                    settings.dispatcher.idempotency_window,
+                    kafka.consumer,
+                ),
+                drain_capacity(
+                    settings, smpp=self.pool is not None, rest=bool(settings.rest.api_key.get_secret_value())
+                ),
             )
+            log.info("dispatcher holds at most %d requests in progress", self.dispatcher.capacity)
         self.correlator: Correlator | None = None
         self.finals: RequestFinals | None = None
         if Role.CORRELATOR in roles:
@@ -224,10 +235,16 @@ class Connector:
         if self.correlator is not None:
             parts.append(f"correlation={dict(self.correlator.counts)} held={self.correlator.held}")
         dispatcher, pool = self.dispatcher, self.pool
-        if dispatcher is not None and pool is not None:
+        if dispatcher is not None:
             parts.append(
-                f"consumed={dispatcher.consumed} in_flight={dispatcher.in_flight} results={dict(dispatcher.results)} "
-                f"dead_letters={dispatcher.dead_letters} binds_bound={pool.healthy_binds}/{len(pool.slots)} "
+                f"consumed={dispatcher.consumed} in_flight={dispatcher.in_flight}/{dispatcher.capacity} "
+                f"held_peak={dispatcher.held_peak} "
+                f"results={dict(dispatcher.results)} skipped={dispatcher.skipped} released={dispatcher.released} "
+                f"dead_letters={dispatcher.dead_letters}"
+            )
+        if pool is not None:
+            parts.append(
+                f"binds_bound={pool.healthy_binds}/{len(pool.slots)} "
                 f"reconnects={sum(s.reconnects for s in pool.slots)} throttles={sum(s.throttles for s in pool.slots)}"
             )
         if self.webhook is not None:

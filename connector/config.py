@@ -85,6 +85,9 @@ class SmppSettings(_Section):
     bind_type: BindType = BindType.TRANSCEIVER
     receiver_binds: int = Field(0, ge=0, le=64)
     rate_per_bind: float = Field(30.0, ge=0, description="submit_sm per second per bind; 0 = unlimited")
+    rate_margin: float = Field(
+        0.015, ge=0, lt=0.5, description="send this fraction below rate_per_bind, so arrival jitter stays under it"
+    )
     burst: float = Field(1.0, ge=1)
     window: int = Field(10, ge=1, le=1000)
     response_timeout: float = Field(10.0, gt=0)
@@ -206,7 +209,10 @@ class WebhookSettings(_Section):
 
 
 class DispatcherSettings(_Section):
-    max_in_flight: int = Field(2000, ge=1, description="requests in progress before partitions pause")
+    max_in_flight: int = Field(2000, ge=1, description="requests in progress before partitions pause, at most")
+    buffer_seconds: float = Field(
+        3.0, gt=0, description="hold no more requests than the binds and REST limits can send in this long"
+    )
     commit_interval: float = Field(1.0, gt=0)
     shutdown_timeout: float = Field(20.0, gt=0)
     no_bind_timeout: float = Field(60.0, gt=0, description="seconds a request waits for a bind before FAILED")

@@ -1,26 +1,38 @@
 """The dispatcher role: send requests from Kafka to the provider, one final SubmitResult per request.
 
 Per record: decode (undecodable → dead letter), validate (invalid → REJECTED/EXPIRED result, nothing
-sent), send through the bind pool, write the result and one message-index entry per part. The input
-offset completes only when all of that is acknowledged by the broker, and commits move only up to the
-highest contiguous completed offset. When `max_in_flight` requests are in progress the assigned
-partitions are paused: backpressure, not buffering.
+sent), send through the bind pool or REST, write the result and one message-index entry per part. The
+input offset completes only when all of that is acknowledged by the broker, and commits move only up to
+the highest contiguous completed offset.
+
+How much is held: at most what the binds and REST limits can send in `dispatcher.buffer_seconds`
+(never above `max_in_flight`); beyond that the partitions are paused, so a backlog waits in Kafka.
+
+Letting work go, on SIGTERM or when a rebalance revokes partitions: requests not yet written to the
+provider are given back (task cancelled, intent cleared, offset left uncommitted), what is on the wire
+is finished, every record is flushed, a handover marker is written to each released state partition,
+offsets are committed, and only then are the partitions let go. The consumer is polled from a worker
+thread, so a revocation callback can wait for the event loop to do this.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
 from connector.config import Settings
 from connector.correlation import IndexEntry, LocalIndex
+from connector.departure import Departure
 from connector.errors import SerdeError, ValidationError
 from connector.intents import Intent, IntentLog
 from connector.kafka.deadletter import error_headers
@@ -37,6 +49,26 @@ from connector.validation import validate_common
 log = logging.getLogger(__name__)
 
 _BATCH = 500
+_POLL_SECONDS = 0.05
+T = TypeVar("T")
+PartitionKey = tuple[str, int]
+
+
+def drain_capacity(settings: Settings, smpp: bool, rest: bool) -> int:
+    """Requests worth holding: what the senders can send in `buffer_seconds` at their configured rates,
+    plus one window per bind; `max_in_flight` when a sender is unlimited."""
+    limits = settings.dispatcher
+    rate, slots = 0.0, 0
+    if smpp:
+        if settings.smpp.rate_per_bind <= 0:
+            return limits.max_in_flight
+        rate += settings.smpp.rate_per_bind * settings.smpp.binds
+        slots += settings.smpp.binds * settings.smpp.window
+    if rest:
+        if settings.rest.rate_per_endpoint <= 0:
+            return limits.max_in_flight
+        rate += settings.rest.rate_per_endpoint
+    return max(1, min(limits.max_in_flight, math.ceil(rate * limits.buffer_seconds) + slots))
 
 
 class _Outputs:
@@ -54,6 +86,14 @@ class _Outputs:
             self._on_done()
 
 
+@dataclass(slots=True)
+class _Flight:
+    """A request in progress: the partition it came from and whether it left the process yet."""
+
+    key: PartitionKey
+    departure: Departure
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -66,6 +106,7 @@ class Dispatcher:
         index: LocalIndex,
         metrics: Metrics,
         intents: IntentLog,
+        capacity: int | None = None,
     ) -> None:
         self.settings = settings
         self._metrics = metrics
@@ -79,12 +120,17 @@ class Dispatcher:
         self._index = index
         self._offsets = OffsetTracker()
         self._intents = intents
-        self._restoring: set[tuple[str, int]] = set()
-        self._refreshes: dict[int, asyncio.Future[int]] = {}
+        self.capacity = capacity or settings.dispatcher.max_in_flight
+        self._restoring: set[PartitionKey] = set()
+        self._restored: set[PartitionKey] = set()
+        self._refreshes: dict[int, asyncio.Future[Any]] = {}
         self._restores: set[asyncio.Task[None]] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._flights: dict[asyncio.Task[None], _Flight] = {}
         self._paused = False
+        self._closing = False
         self._assignment: list[TopicPartition] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread = 0
         self._consumer = Consumer(
             {
                 "bootstrap.servers": settings.kafka.bootstrap_servers,
@@ -102,47 +148,76 @@ class Dispatcher:
         self.results: Counter[tuple[str, str, str]] = Counter()  # (channel, route, status)
         self.provider_codes: Counter[tuple[str, str]] = Counter()  # (route, code)
         self.dead_letters = 0
-        self.replayed = 0  # requests found DONE in the intent log: stored result published again, not sent
-        self.ambiguous = 0
+        self.replayed = 0  # found DONE after an unclean takeover: stored result published again, not sent
+        self.skipped = 0  # found DONE before a clean handover: result already durable, nothing published
+        self.ambiguous = 0  # found SENDING: waited the grace period for the previous owner
+        self.released = 0  # given back unsent at a stop or a rebalance
+        self.held_peak = 0  # most requests in progress at once
         self.ready = asyncio.Event()
 
     # ---- the loop ------------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
         consumer = self._consumer
-        consumer.subscribe([self._topics.send_requests], on_assign=self._on_assign, on_revoke=self._on_revoke)
-        commit_task = asyncio.create_task(self._commit_periodically())
+        consumer.subscribe(
+            [self._topics.send_requests],
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+            on_lost=self._on_lost,
+        )
+        last_commit = last_prune = time.monotonic()
         try:
             while not stop.is_set():
-                # Never take more than the room left: in-flight work is what a crash leaves ambiguous.
-                room = max(1, min(_BATCH, self._limits.max_in_flight - len(self._tasks)))
-                messages = consumer.consume(room, timeout=0)
-                if not messages:
-                    await asyncio.sleep(0.005)
-                    continue
-                rewound: set[tuple[str, int]] = set()
+                # The consumer is touched only here, between polls, and by the rebalance callbacks on the
+                # polling thread: a call from the loop while a callback waits for the loop would block.
+                self._resume_restored()
+                self._apply_backpressure()
+                now = time.monotonic()
+                if now - last_commit >= self._limits.commit_interval:
+                    last_commit = now
+                    self._commit(synchronous=False)
+                if now - last_prune >= 600:
+                    last_prune = now
+                    self._intents.prune()
+                # Never take more than the room left: what is held is what a rebalance or crash delays.
+                room = max(1, min(_BATCH, self.capacity - len(self._flights)))
+                messages = await asyncio.to_thread(consumer.consume, room, _POLL_SECONDS)
+                rewound: set[PartitionKey] = set()
                 for message in messages:
-                    position = (message.topic() or "", message.partition() or 0)
-                    if position in self._restoring:
+                    key = (message.topic() or "", message.partition() or 0)
+                    if key in self._restoring:
                         # Fetched before the pause took hold: read it again once the state is restored.
-                        if position not in rewound:
-                            rewound.add(position)
-                            consumer.seek(TopicPartition(position[0], position[1], message.offset() or 0))
+                        if key not in rewound:
+                            rewound.add(key)
+                            consumer.seek(TopicPartition(key[0], key[1], message.offset() or 0))
                         continue
                     self._accept(message)
                 self._apply_backpressure()
                 await asyncio.sleep(0)
         finally:
-            commit_task.cancel()
             await self._drain()
 
+    # ---- rebalance callbacks (they run on the polling thread) ----------------------------------
+
+    def _in_loop(self, coroutine: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        """Run `coroutine` on the event loop and wait for it from the polling thread."""
+        assert self._loop is not None
+        if threading.get_ident() == self._loop_thread:
+            raise RuntimeError("rebalance callback on the event loop thread")
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
+
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self._assignment = list({(p.topic, p.partition): p for p in [*self._assignment, *partitions]}.values())
         # Nothing of a partition is processed before its intent state is restored. The assignment is
-        # applied here, not after the callback, so that the pause below holds from the first fetch.
-        consumer.incremental_assign(partitions)  # cooperative-sticky, configured below
+        # applied here, not after the callback, so that the pause holds from the first fetch.
+        consumer.incremental_assign(partitions)  # cooperative-sticky
         if partitions:
             consumer.pause(partitions)
+        self._in_loop(self._assigned(partitions))
+
+    async def _assigned(self, partitions: list[TopicPartition]) -> None:
+        self._assignment = list({(p.topic, p.partition): p for p in [*self._assignment, *partitions]}.values())
         for partition in partitions:
             self._restoring.add((partition.topic, partition.partition))
             task = asyncio.ensure_future(self._restore(partition.topic, partition.partition))
@@ -151,76 +226,144 @@ class Dispatcher:
         if not partitions:
             self.ready.set()
 
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """A planned rebalance: finish what is on the wire, give the rest back, commit, then let go."""
+        keys = {(p.topic, p.partition) for p in partitions}
+        if not self._closing:  # at close, _drain has done this for every partition already
+            self._in_loop(self._hand_over(keys, self._limits.shutdown_timeout))
+        commit_completed(consumer, self._offsets, synchronous=True)
+        consumer.incremental_unassign(partitions)
+        self._in_loop(self._revoked(keys))
+
+    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """Partitions taken away without a clean revoke (the group moved on without us): another member
+        may own them already, so nothing is written for them; unsent work is dropped, not released."""
+        keys = {(p.topic, p.partition) for p in partitions}
+        log.warning("partitions lost without a clean revoke: %s", sorted(p for _, p in keys))
+        self._in_loop(self._abandon(keys))
+        consumer.incremental_unassign(partitions)
+        self._in_loop(self._revoked(keys))
+
+    async def _revoked(self, keys: set[PartitionKey]) -> None:
+        self._assignment = [p for p in self._assignment if (p.topic, p.partition) not in keys]
+        for topic, partition in keys:
+            self._offsets.forget(topic, partition)
+            self._intents.forget(partition)
+            self._restoring.discard((topic, partition))
+            self._restored.discard((topic, partition))
+
+    async def _abandon(self, keys: set[PartitionKey]) -> None:
+        tasks = [task for task, flight in self._flights.items() if flight.key in keys and not flight.departure.on_wire]
+        for task in tasks:
+            self._flights[task].departure.reserved = False  # no tombstone: the state is another's now
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # ---- letting work go -----------------------------------------------------------------------
+
+    async def _hand_over(self, keys: set[PartitionKey], timeout: float) -> None:
+        """Finish the on-wire requests of `keys`, give back the rest, flush, and mark each state
+        partition as cleanly handed over, all within `timeout`."""
+        deadline = time.monotonic() + timeout
+        flights = {task: flight for task, flight in self._flights.items() if flight.key in keys}
+        unsent = [task for task, flight in flights.items() if not flight.departure.on_wire]
+        for task in unsent:
+            task.cancel()
+        await asyncio.gather(*unsent, return_exceptions=True)  # their intents are cleared meanwhile
+        on_wire = [task for task in flights if not task.done()]
+        if on_wire:
+            log.info("finishing %d requests on the wire, %d given back", len(on_wire), len(unsent))
+            await asyncio.wait(on_wire, timeout=max(0.0, deadline - time.monotonic() - 1.0))
+        unfinished = [task for task in on_wire if not task.done()]
+        for task in unfinished:  # no answer in time: left SENDING, reported ambiguous by the next owner
+            self._flights[task].departure.reserved = False
+            task.cancel()
+        await asyncio.gather(*unfinished, return_exceptions=True)
+        if await self._producer.flush(timeout=max(0.5, deadline - time.monotonic())):
+            log.warning("records not acknowledged before the handover; its marker is not written")
+            return
+        markers = [self._intents.hand_over(partition) for _, partition in keys]
+        try:
+            await asyncio.wait_for(asyncio.gather(*markers), max(0.5, deadline - time.monotonic()))
+        except (TimeoutError, RuntimeError) as exc:
+            log.warning("handover markers not acknowledged (%s)", exc)
+        log.info(
+            "partitions %s handed over: %d finished on the wire, %d given back, %d unanswered",
+            sorted(p for _, p in keys),
+            len(on_wire) - len(unfinished),
+            len(unsent),
+            len(unfinished),
+        )
+
+    async def _drain(self) -> None:
+        """Graceful stop: no new records, everything held handed over within the deadline, commit."""
+        self._closing = True
+        for restore in self._restores:
+            restore.cancel()
+        keys = {(p.topic, p.partition) for p in self._assignment} | {f.key for f in self._flights.values()}
+        await self._hand_over(keys, self._limits.shutdown_timeout)
+        self._commit(synchronous=True)
+        await asyncio.to_thread(self._consumer.close)
+
+    # ---- state restore -------------------------------------------------------------------------
+
     async def _restore(self, topic: str, partition: int) -> None:
         while True:
             try:
-                count = await self._intents.restore(partition)
+                restored = await self._intents.restore(partition)
                 break
             except KafkaException as exc:  # the partition stays paused until its state is known
                 log.warning("restoring intent state of partition %d failed (%s); retrying", partition, exc)
                 await asyncio.sleep(1.0)
             if (topic, partition) not in self._restoring:
                 return  # revoked meanwhile
-        log.info("intent state of partition %d restored: %d requests", partition, count)
+        log.info(
+            "intent state of partition %d restored: %d requests (%d past the idempotency window) in %.2fs",
+            partition,
+            restored.requests,
+            restored.expired,
+            restored.seconds,
+        )
         self._restoring.discard((topic, partition))
-        if (topic, partition) in {(p.topic, p.partition) for p in self._assignment} and not self._paused:
-            self._consumer.resume([TopicPartition(topic, partition)])
+        self._restored.add((topic, partition))  # resumed by the loop, between polls
         if not self._restoring:
             self.ready.set()
 
-    def _refreshed(self, partition: int) -> asyncio.Future[int]:
+    def _resume_restored(self) -> None:
+        if not self._restored:
+            return
+        assigned = {(p.topic, p.partition) for p in self._assignment}
+        ready = [TopicPartition(t, p) for t, p in self._restored if (t, p) in assigned]
+        self._restored.clear()
+        if ready and not self._paused:
+            self._consumer.resume(ready)
+
+    def _refreshed(self, partition: int) -> asyncio.Future[Any]:
         """One re-read of a partition's state after the grace period, shared by its ambiguous requests."""
         refresh = self._refreshes.get(partition)
         if refresh is None or refresh.done():
 
-            async def later() -> int:
+            async def later() -> Any:
                 await asyncio.sleep(self._limits.ambiguous_grace)
                 return await self._intents.restore(partition)
 
             refresh = self._refreshes[partition] = asyncio.ensure_future(later())
         return refresh
 
-    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self._commit(synchronous=True)
-        consumer.incremental_unassign(partitions)
-        revoked = {(p.topic, p.partition) for p in partitions}
-        self._assignment = [p for p in self._assignment if (p.topic, p.partition) not in revoked]
-        for topic, partition in revoked:
-            self._offsets.forget(topic, partition)
-            self._intents.forget(partition)
-            self._restoring.discard((topic, partition))
+    # ---- backpressure and commits --------------------------------------------------------------
 
     def _apply_backpressure(self) -> None:
-        in_flight = len(self._tasks)
-        if not self._paused and in_flight >= self._limits.max_in_flight:
+        held = len(self._flights)
+        self.held_peak = max(self.held_peak, held)
+        if not self._paused and held >= self.capacity:
             self._consumer.pause(self._assignment)
             self._paused = True
-        elif self._paused and in_flight <= self._limits.max_in_flight // 2:
+        elif self._paused and held <= self.capacity // 2:
             self._consumer.resume([p for p in self._assignment if (p.topic, p.partition) not in self._restoring])
             self._paused = False
 
-    async def _commit_periodically(self) -> None:
-        while True:
-            await asyncio.sleep(self._limits.commit_interval)
-            self._apply_backpressure()
-            self._commit(synchronous=False)
-
     def _commit(self, synchronous: bool) -> None:
         commit_completed(self._consumer, self._offsets, synchronous=synchronous)
-
-    async def _drain(self) -> None:
-        """Graceful stop: no new records, in-flight finished within the deadline, final commit."""
-        deadline = self._limits.shutdown_timeout
-        for restore in self._restores:
-            restore.cancel()
-        if self._tasks:
-            log.info("draining %d in-flight requests (up to %.0fs)", len(self._tasks), deadline)
-            await asyncio.wait(self._tasks, timeout=deadline)
-        remaining = await self._producer.flush(timeout=deadline)
-        if remaining:
-            log.warning("%d records were not acknowledged before shutdown", remaining)
-        self._commit(synchronous=True)
-        self._consumer.close()
 
     # ---- one record ----------------------------------------------------------------------------
 
@@ -237,8 +380,12 @@ class Dispatcher:
             self._dead_letter(message, exc)
             return
         known = self._intents.lookup(request["request_id"])
-        if known is not None and known[0] is Intent.DONE and known[1] is not None:
-            self._replay(message, request, known[1])
+        if known is not None and known.intent is Intent.DONE and known.result is not None:
+            if known.finished_record(offset):
+                self.skipped += 1  # re-read after a clean handover: its result is in Kafka already
+                self._offsets.complete(topic, partition, offset)
+            else:
+                self._replay(message, request, known.result)
             return
         ambiguous = known is not None
         try:
@@ -256,24 +403,42 @@ class Dispatcher:
                 description="expires_at passed before the request could be sent",
             )
             return
-        task = asyncio.ensure_future(self._send(message, request, received_at, ambiguous))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        departure = Departure(lambda: self._intents.record_sending(partition, request["request_id"]))
+        task = asyncio.ensure_future(self._send(message, request, received_at, ambiguous, departure))
+        self._flights[task] = _Flight((topic, partition), departure)
+        task.add_done_callback(self._landed)
 
-    async def _send(self, message: Message, request: dict[str, Any], received_at: float, ambiguous: bool) -> None:
+    def _landed(self, task: asyncio.Task[None]) -> None:
+        self._flights.pop(task, None)
+
+    async def _send(
+        self, message: Message, request: dict[str, Any], received_at: float, ambiguous: bool, departure: Departure
+    ) -> None:
+        try:
+            await self._send_once(message, request, received_at, ambiguous, departure)
+        except asyncio.CancelledError:
+            # Given back before it left the process: clear its intent so the next owner sends it as new.
+            # A request found ambiguous keeps the SENDING it had: an earlier owner may have sent it.
+            self.released += 1
+            if departure.reserved and not departure.on_wire and not ambiguous:
+                self._intents.release(message.partition() or 0, request["request_id"])
+            raise
+
+    async def _send_once(
+        self, message: Message, request: dict[str, Any], received_at: float, ambiguous: bool, departure: Departure
+    ) -> None:
         metadata = request.get("metadata") or {}
         request_id, channel = request["request_id"], request["channel"]
         note = ""
         if ambiguous:
-            # SENDING without a result: the previous owner may still be finishing it (a rebalance) or
-            # may have died mid-send (a crash). Give it the grace period to write DONE, then decide.
-            partition = message.partition() or 0
-            await self._refreshed(partition)
-            known = self._intents.lookup(request_id)
-            if known is not None and known[0] is Intent.DONE and known[1] is not None:
-                self._replay(message, request, known[1])
-                return
+            # SENDING without a result: the previous owner may still be finishing it (a zombie) or may
+            # have died mid-send (a crash). Give it the grace period to write DONE, then decide.
             self.ambiguous += 1
+            await self._refreshed(message.partition() or 0)
+            known = self._intents.lookup(request_id)
+            if known is not None and known.intent is Intent.DONE and known.result is not None:
+                self._replay(message, request, known.result)
+                return
             if not self._router.resend_is_safe(request) and self._limits.ambiguous_policy == "report-unknown":
                 self._finish(
                     message,
@@ -286,13 +451,12 @@ class Dispatcher:
                 )
                 return
             note = " (resent after an ambiguous earlier attempt)"
-        await self._intents.record_sending(message.partition() or 0, request_id)
 
         def remember(number: int, total: int, message_id: str) -> None:
             self._index.add(message_id, IndexEntry(request_id, channel, number, total, metadata))
 
         try:
-            outcome = await self._router.send(request, remember)
+            outcome = await self._router.send(request, remember, departure)
         except ValidationError as exc:
             self._finish(message, request, ResultStatus.REJECTED, received_at, description=str(exc))
             return
@@ -332,7 +496,8 @@ class Dispatcher:
         self._publish(message, request, result, self._result_serde.encode(result), record_done=True)
 
     def _replay(self, message: Message, request: dict[str, Any], stored: bytes) -> None:
-        """The request finished before (found DONE): publish the same result again, send nothing."""
+        """Found DONE after an unclean takeover (its result may not have reached Kafka), or a request_id
+        the caller sent again: publish the stored result again, send nothing."""
         self.replayed += 1
         self._publish(message, request, self._result_serde.decode(stored), stored, record_done=False)
 
@@ -346,7 +511,7 @@ class Dispatcher:
         key = request["request_id"]
         self._producer.produce_reliably(self._topics.submit_results, key, encoded, outputs.acked)
         if record_done:
-            self._intents.record_done(partition, key, encoded, outputs.acked)
+            self._intents.record_done(partition, key, offset, encoded, outputs.acked)
         submitted = result["submitted_at"] or result["completed_at"]
         if isinstance(submitted, datetime):
             submitted = millis(submitted.timestamp())
@@ -377,4 +542,7 @@ class Dispatcher:
 
     @property
     def in_flight(self) -> int:
-        return len(self._tasks)
+        return len(self._flights)
+
+    def on_wire(self) -> int:
+        return sum(1 for flight in self._flights.values() if flight.departure.on_wire)

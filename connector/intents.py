@@ -1,11 +1,24 @@
 """The dispatcher's intent log: no duplicate sends across restarts and rebalances (DESIGN.md section 4).
 
-Before a request is sent, SENDING is written to a compacted state topic, keyed by request_id, in the
-partition whose number is the input record's partition (as Kafka Streams changelogs do), so whichever
-replica owns that input partition owns its state. When the result is written, DONE with the result's
-bytes replaces it. A replica that takes over a partition first reads its state partition, then:
-a DONE request is not sent again (its stored result is published again, identical); a SENDING
-request without a result is ambiguous: the send may or may not have reached the provider.
+The state topic is compacted and keyed by request_id; a request's records go to the partition whose
+number is its input record's partition (as Kafka Streams changelogs do), so whichever replica owns an
+input partition owns its state. Per request:
+
+    SENDING   written while the request holds a window slot (or its REST token), before it is written
+              to the provider: only requests that may be on the wire are ever SENDING
+    DONE      the input record's offset and the result's bytes, written with the result
+    tombstone the request was given back before it left the process (graceful stop, rebalance)
+
+and per partition a HANDOVER marker, written by an owner that let the partition go cleanly, once every
+record it produced was acknowledged. A replica that takes over a partition reads its state first:
+- the same input record DONE before the last handover: finished and its result is durable; skipped,
+  nothing republished (a planned rebalance repeats nothing);
+- DONE after it (the previous owner crashed), or DONE for another record with the same request_id (the
+  caller sent it twice): the stored result is published again, identical, and nothing is sent;
+- SENDING: ambiguous, the send may or may not have reached the provider.
+
+Records older than the idempotency window are ignored on restore and pruned from the local cache; the
+topic forgets them by retention (`cleanup.policy=compact,delete`).
 """
 
 from __future__ import annotations
@@ -16,6 +29,7 @@ import sqlite3
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
@@ -23,7 +37,10 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPar
 from connector.kafka.producer import AsyncProducer
 
 _SENDING = b"S"
-_DONE = b"D"
+_DONE_LEGACY = b"D"  # b"D" + result: written before input offsets were kept
+_DONE = b"E"  # b"E" + the input record's offset (8 bytes) + result
+_HANDOVER_KEY = "\x00handover"  # a request_id is caller text; a NUL-led key cannot collide in practice
+_HANDOVER = b"H"
 
 
 class Intent(enum.Enum):
@@ -31,55 +48,103 @@ class Intent(enum.Enum):
     DONE = "done"
 
 
+@dataclass(frozen=True, slots=True)
+class Known:
+    intent: Intent
+    result: bytes | None  # the stored SubmitResult of a DONE request
+    input_offset: int | None  # the input record that finished it
+    handed_over: bool  # written before the partition's last clean handover: its result is durable
+
+    def finished_record(self, offset: int) -> bool:
+        """This very input record was finished by an owner that handed over cleanly."""
+        return self.intent is Intent.DONE and self.handed_over and self.input_offset == offset
+
+
+@dataclass(frozen=True, slots=True)
+class Restored:
+    requests: int  # state entries kept
+    expired: int  # entries older than the idempotency window, ignored
+    records: int  # records read
+    seconds: float
+
+
 class IntentLog:
-    def __init__(self, bootstrap_servers: str, topic: str, producer: AsyncProducer, store_dir: str | None) -> None:
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        topic: str,
+        producer: AsyncProducer,
+        store_dir: str | None,
+        window: float = 7 * 86_400.0,
+        consumer_extra: dict[str, str] | None = None,
+    ) -> None:
         self._bootstrap = bootstrap_servers
         self._topic = topic
         self._producer = producer
+        self._window = window
+        self._consumer_extra = consumer_extra or {}
         path = Path(store_dir or tempfile.mkdtemp(prefix="vihat-intents-")) / "intents.sqlite"
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=OFF")  # a cache of the state topic, rebuilt on assignment
+        self._db.execute("DROP TABLE IF EXISTS intents")  # a cache: a new layout needs no migration
         self._db.execute(
-            "CREATE TABLE IF NOT EXISTS intents (request_id TEXT PRIMARY KEY, partition INTEGER NOT NULL,"
-            " state BLOB NOT NULL)"
+            "CREATE TABLE intents (request_id TEXT PRIMARY KEY, partition INTEGER NOT NULL,"
+            " state BLOB NOT NULL, durable INTEGER NOT NULL, at REAL NOT NULL)"  # durable: before a handover
         )
+        self._db.execute("CREATE INDEX intents_at ON intents (at)")
 
     # ---- restore -------------------------------------------------------------------------------
 
-    async def restore(self, partition: int) -> int:
-        """Load state partition `partition` from its beginning to its current end; returns entries read."""
-        records = await asyncio.to_thread(self._read_partition, partition)
+    async def restore(self, partition: int) -> Restored:
+        """Load state partition `partition` from its beginning to its current end."""
+        started = time.monotonic()
+        rows, records, expired = await asyncio.to_thread(self._read_partition, partition)
         self._db.execute("DELETE FROM intents WHERE partition = ?", (partition,))
-        self._db.executemany(
-            "INSERT OR REPLACE INTO intents VALUES (?, ?, ?)", ((key, partition, value) for key, value in records)
-        )
-        return len(records)
+        self._db.executemany("INSERT OR REPLACE INTO intents VALUES (?, ?, ?, ?, ?)", rows)
+        return Restored(len(rows), expired, records, time.monotonic() - started)
 
-    def _read_partition(self, partition: int) -> list[tuple[str, bytes]]:
+    def _read_partition(self, partition: int) -> tuple[list[tuple[str, int, bytes, int, float]], int, int]:
         consumer = Consumer(
-            {"bootstrap.servers": self._bootstrap, "group.id": "vihat-intent-restore", "enable.auto.commit": "false"}
+            {
+                "bootstrap.servers": self._bootstrap,
+                "group.id": "vihat-intent-restore",
+                "enable.auto.commit": "false",
+                **self._consumer_extra,
+            }
         )
         try:
             high = self._end_offset(consumer, partition)
-            latest: dict[str, bytes] = {}
+            latest: dict[str, tuple[bytes, int, float]] = {}
+            handover = -1
+            records = 0
             if high <= 0:
-                return []
+                return [], 0, 0
             consumer.assign([TopicPartition(self._topic, partition, OFFSET_BEGINNING)])
             position = 0
             while position < high:
                 for message in consumer.consume(1000, timeout=1.0):
                     if message.error() is not None:
                         continue
-                    position = (message.offset() or 0) + 1
+                    records += 1
+                    offset = message.offset() or 0
+                    position = offset + 1
                     key = (message.key() or b"").decode()
                     value = message.value()
-                    if value:
-                        latest[key] = value
+                    if key == _HANDOVER_KEY:
+                        handover = offset
+                    elif value:
+                        latest[key] = (value, offset, message.timestamp()[1] / 1000)
                     else:
-                        latest.pop(key, None)  # tombstone
-            return list(latest.items())
+                        latest.pop(key, None)  # tombstone: given back, never sent
+            horizon = time.time() - self._window
+            rows = [
+                (key, partition, value, int(offset < handover), at)
+                for key, (value, offset, at) in latest.items()
+                if at >= horizon
+            ]
+            return rows, records, len(latest) - len(rows)
         finally:
             consumer.close()
 
@@ -98,33 +163,57 @@ class IntentLog:
     def forget(self, partition: int) -> None:
         self._db.execute("DELETE FROM intents WHERE partition = ?", (partition,))
 
+    def prune(self) -> int:
+        """Drop cached entries older than the idempotency window; returns how many."""
+        cursor = self._db.execute("DELETE FROM intents WHERE at < ?", (time.time() - self._window,))
+        return cursor.rowcount
+
     # ---- lookups and writes --------------------------------------------------------------------
 
-    def lookup(self, request_id: str) -> tuple[Intent, bytes | None] | None:
-        row = self._db.execute("SELECT state FROM intents WHERE request_id = ?", (request_id,)).fetchone()
+    def lookup(self, request_id: str) -> Known | None:
+        row = self._db.execute("SELECT state, durable FROM intents WHERE request_id = ?", (request_id,)).fetchone()
         if row is None:
             return None
         state: bytes = row[0]
-        if state[:1] == _DONE:
-            return Intent.DONE, state[1:]
-        return Intent.SENDING, None
+        tag = state[:1]
+        if tag == _DONE:
+            return Known(Intent.DONE, state[9:], int.from_bytes(state[1:9], "big"), bool(row[1]))
+        if tag == _DONE_LEGACY:
+            return Known(Intent.DONE, state[1:], None, False)
+        return Known(Intent.SENDING, None, None, False)
 
     def record_sending(self, partition: int, request_id: str) -> asyncio.Future[None]:
-        """Durable once the returned future resolves; only then may the request be sent."""
+        """Durable once the returned future resolves; only then may the request be written out."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
         def acked() -> None:
             if not future.done():
                 future.set_result(None)
 
-        self._db.execute("INSERT OR REPLACE INTO intents VALUES (?, ?, ?)", (request_id, partition, _SENDING))
+        self._put(request_id, partition, _SENDING)
         self._producer.produce_reliably(self._topic, request_id, _SENDING, acked, partition=partition)
         return future
 
-    def record_done(self, partition: int, request_id: str, result: bytes, on_done: Callable[[], None]) -> None:
-        state = _DONE + result
-        self._db.execute("INSERT OR REPLACE INTO intents VALUES (?, ?, ?)", (request_id, partition, state))
+    def record_done(
+        self, partition: int, request_id: str, input_offset: int, result: bytes, on_done: Callable[[], None]
+    ) -> None:
+        state = _DONE + input_offset.to_bytes(8, "big") + result
+        self._put(request_id, partition, state)
         self._producer.produce_reliably(self._topic, request_id, state, on_done, partition=partition)
+
+    def release(self, partition: int, request_id: str) -> None:
+        """The request was given back before it was written out: clear its SENDING (a tombstone)."""
+        self._db.execute("DELETE FROM intents WHERE request_id = ?", (request_id,))
+        self._producer.produce_tombstone(self._topic, request_id, partition)
+
+    def hand_over(self, partition: int) -> asyncio.Future[None]:
+        """Mark a clean handover; write it only once everything produced before was acknowledged."""
+        return self._producer.produce_and_wait(self._topic, _HANDOVER_KEY, _HANDOVER, partition=partition)
+
+    def _put(self, request_id: str, partition: int, state: bytes) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO intents VALUES (?, ?, ?, 0, ?)", (request_id, partition, state, time.time())
+        )
 
     def close(self) -> None:
         self._db.close()

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connector.config import Settings
+from connector.departure import Departure
 from connector.errors import ConnectorError, SessionClosed, SubmitRejected, ValidationError
 from connector.records import ResultStatus
 from connector.rest.client import RestClient, RestOutcome
@@ -52,7 +53,9 @@ class Router:
             return "REST" if fallback or self._pool is None else "SMPP"
         return preference
 
-    async def send(self, request: dict[str, Any], on_message_id: OnMessageId) -> SendOutcome:
+    async def send(
+        self, request: dict[str, Any], on_message_id: OnMessageId, departure: Departure | None = None
+    ) -> SendOutcome:
         """Validate the channel's content (raises ValidationError, nothing sent), then send it."""
         channel = request["channel"]
         if channel == "SMS":
@@ -62,17 +65,16 @@ class Router:
             validate_sender(sender)
             route = self._sms_route(sms["route"])
             if route == "SMPP":
-                return await self._smpp(request, sender, on_message_id)
-            return await self._call(
-                Api.SMS, sms_payload(request, sender, self._settings.rest.sms_type), request, on_message_id
-            )
+                return await self._smpp(request, sender, on_message_id, departure)
+            payload = sms_payload(request, sender, self._settings.rest.sms_type)
+            return await self._call(Api.SMS, payload, request, on_message_id, departure)
         if channel == "VOICE_OTP":
             validate_voice_otp(request["voice_otp"], self._settings.rest.voice_languages)
-            return await self._call(Api.VOICE, voice_otp_payload(request), request, on_message_id)
+            return await self._call(Api.VOICE, voice_otp_payload(request), request, on_message_id, departure)
         if channel == "VOICE_FILE":
             validate_voice_file(request["voice_file"])
-            return await self._call(Api.VOICE, voice_file_payload(request), request, on_message_id)
-        return await self._call(Api.CHAT, chat_payload(request), request, on_message_id)
+            return await self._call(Api.VOICE, voice_file_payload(request), request, on_message_id, departure)
+        return await self._call(Api.CHAT, chat_payload(request), request, on_message_id, departure)
 
     def _encode(self, content: str, unicode: bool | None) -> EncodedMessage:
         assert self._pool is not None
@@ -92,7 +94,9 @@ class Router:
             )
         return encoded
 
-    async def _smpp(self, request: dict[str, Any], sender: str | None, on_message_id: OnMessageId) -> SendOutcome:
+    async def _smpp(
+        self, request: dict[str, Any], sender: str | None, on_message_id: OnMessageId, departure: Departure | None
+    ) -> SendOutcome:
         if self._pool is None:
             raise ValidationError(
                 "sms.route", "SMPP was asked for, but this connector has no SMPP account (smpp.system_id is empty)"
@@ -108,6 +112,7 @@ class Router:
                 sender,
                 deadline,
                 lambda number, raw: on_message_id(number, total, normalize_message_id(raw, id_format)),
+                departure,
             )
         except SubmitRejected as exc:
             return SendOutcome(ResultStatus.REJECTED, "SMPP", exc.status_name, str(exc))
@@ -117,7 +122,12 @@ class Router:
         return SendOutcome(ResultStatus.ACCEPTED, "SMPP", "ESME_ROK", None, ids, outcome.attempts, outcome.submitted_at)
 
     async def _call(
-        self, api: Api, payload: dict[str, Any], request: dict[str, Any], on_message_id: OnMessageId
+        self,
+        api: Api,
+        payload: dict[str, Any],
+        request: dict[str, Any],
+        on_message_id: OnMessageId,
+        departure: Departure | None = None,
     ) -> SendOutcome:
         if self._rest is None:
             raise ValidationError("channel", f"{request['channel']} needs the REST API, which is not configured")
@@ -125,7 +135,7 @@ class Router:
         id_field = self._settings.rest.request_id_field(api.label)
         if id_field is not None:
             payload[id_field] = request["request_id"]
-        outcome: RestOutcome = await self._rest.call(api, payload, deadline)
+        outcome: RestOutcome = await self._rest.call(api, payload, deadline, departure)
         meaning = outcome.meaning
         if meaning.in_progress:
             # Retries ran out while the provider still said "processing": it has the request and may send it.

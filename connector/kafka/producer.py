@@ -24,6 +24,10 @@ DEFAULTS = {
 }
 
 
+def _nothing() -> None:
+    pass
+
+
 class AsyncProducer:
     def __init__(self, bootstrap_servers: str, extra: dict[str, str] | None = None) -> None:
         config: dict[str, Any] = {"bootstrap.servers": bootstrap_servers, **DEFAULTS, **(extra or {})}
@@ -44,7 +48,7 @@ class AsyncProducer:
         self,
         topic: str,
         key: bytes | str | None,
-        value: bytes,
+        value: bytes | None,
         on_ack: AckCallback,
         headers: Headers | None = None,
         partition: int | None = None,
@@ -71,7 +75,7 @@ class AsyncProducer:
         self,
         topic: str,
         key: bytes | str | None,
-        value: bytes,
+        value: bytes | None,
         on_done: Callable[[], None],
         headers: Headers | None = None,
         partition: int | None = None,
@@ -89,8 +93,17 @@ class AsyncProducer:
 
         self.produce(topic, key, value, acked, headers, partition)
 
+    def produce_tombstone(self, topic: str, key: bytes | str, partition: int | None = None) -> None:
+        """Delete `key` from a compacted topic; retried until acknowledged, like every record."""
+        self.produce_reliably(topic, key, None, _nothing, partition=partition)
+
     def produce_and_wait(
-        self, topic: str, key: bytes | str | None, value: bytes, headers: Headers | None = None
+        self,
+        topic: str,
+        key: bytes | str | None,
+        value: bytes,
+        headers: Headers | None = None,
+        partition: int | None = None,
     ) -> asyncio.Future[None]:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
@@ -102,7 +115,7 @@ class AsyncProducer:
             else:
                 future.set_exception(RuntimeError(f"delivery to {topic} failed: {error}"))
 
-        self.produce(topic, key, value, acked, headers)
+        self.produce(topic, key, value, acked, headers, partition)
         return future
 
     def is_connected(self, timeout: float = 2.0) -> bool:

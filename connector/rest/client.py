@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from connector.departure import Departure
 from connector.ratelimit import RateLimit, TokenBucket
 from connector.records import ResultStatus
 from connector.rest.codes import Api, CodeMeaning
@@ -107,10 +108,15 @@ class RestClient:
             credentials[key_field], credentials[secret_field] = self.endpoint.api_key, self.endpoint.secret_key
         return credentials
 
-    async def call(self, api: Api, payload: dict[str, Any], deadline: float) -> RestOutcome:
-        """POST a JSON payload, retrying what the policy allows; never raises for provider answers."""
+    async def call(
+        self, api: Api, payload: dict[str, Any], deadline: float, departure: Departure | None = None
+    ) -> RestOutcome:
+        """POST a JSON payload, retrying what the policy allows; never raises for provider answers.
+        `departure` is reserved after the first token and marked right before the first call."""
         body = {**self._credentials(api), **payload}
-        return await self._retrying(api, deadline, lambda: self._client.post(self.endpoint.paths[api], json=body))
+        return await self._retrying(
+            api, deadline, lambda: self._client.post(self.endpoint.paths[api], json=body), departure
+        )
 
     async def upload(self, file_name: str, content: bytes, deadline: float) -> RestOutcome:
         data = self._credentials(Api.UPLOAD)
@@ -119,10 +125,13 @@ class RestClient:
             Api.UPLOAD, deadline, lambda: self._client.post(self.endpoint.paths[Api.UPLOAD], data=data, files=files)
         )
 
-    async def _retrying(self, api: Api, deadline: float, send: Any) -> RestOutcome:
+    async def _retrying(self, api: Api, deadline: float, send: Any, departure: Departure | None = None) -> RestOutcome:
         outcome = RestOutcome(None, _transport_failure("not sent"))
         for attempt in range(self.policy.max_attempts):
             await self._buckets[api].acquire()
+            if departure is not None:
+                await departure.before_first_write()
+                departure.written()
             outcome.attempts += 1
             if outcome.submitted_at is None:
                 outcome.submitted_at = time.time()

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from connector.departure import Departure
 from connector.errors import BindError, SessionClosed, SubmitRejected
 from connector.ratelimit import RateLimit, TokenBucket
 from connector.smpp import codec
@@ -210,11 +211,14 @@ class BindPool:
         source: str | None,
         deadline: float,
         on_part: Callable[[int, str], None] | None = None,
+        departure: Departure | None = None,
     ) -> SubmitOutcome:
         """Send every part; return the message ids in part order.
 
         `on_part(number, message_id)` runs as soon as each part is accepted: a part's DLR can arrive
         while later parts still wait for tokens, and must find its id already known.
+
+        `departure` is reserved when the first part holds a window slot and marked when it is written.
 
         `deadline` (monotonic) bounds the wait for a bind; raises SubmitRejected for a permanent
         command status, SessionClosed when retries are exhausted or no bind came up in time.
@@ -251,7 +255,7 @@ class BindPool:
                 if outcome.submitted_at is None:
                     outcome.submitted_at = time.time()
                 try:
-                    response = await session.submit(fields, slot.bucket)
+                    response = await session.submit(fields, slot.bucket, departure)
                 except SessionClosed as exc:
                     failures += 1
                     if failures >= settings.reconnect.max_attempts:

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
+from connector.departure import Departure
 from connector.errors import BindError, ConfigError, SessionClosed
 from connector.ratelimit import TokenBucket
 from connector.smpp import codec
@@ -120,9 +121,9 @@ class SmppSession(asyncio.Protocol):
             raise BindError(f"{name}: cannot connect to {endpoint.host}:{endpoint.port}: {exc!r}") from exc
         try:
             response = await session._send_frame(
-                lambda sequence: codec.encode_bind(
+                codec.encode_bind(
                     f"bind_{bind_type.value}",
-                    sequence,
+                    0,
                     system_id=endpoint.system_id,
                     password=endpoint.password,
                     system_type=endpoint.system_type,
@@ -185,25 +186,35 @@ class SmppSession(asyncio.Protocol):
         """Send a request outside the window (bind, enquire_link, unbind) and await its response."""
         return await self._send(command, timeout or self.timeouts.response, fields)
 
-    async def submit(self, fields: dict[str, Any], gate: TokenBucket | None = None) -> codec.Pdu:
-        """submit_sm within the window: a free slot first, then a token of `gate` right before the
-        write (so the rate is measured at the wire), then the response."""
+    async def submit(
+        self, fields: dict[str, Any], gate: TokenBucket | None = None, departure: Departure | None = None
+    ) -> codec.Pdu:
+        """submit_sm within the window: a free slot first, then the departure's reservation (the intent,
+        made durable while holding the slot), then a token of `gate` right before the write (so the rate
+        is measured at the wire), then the response."""
         async with self._window:
+            if departure is not None:
+                await departure.before_first_write()
             if gate is not None:
                 await gate.acquire()
-            return await self._send("submit_sm", self.timeouts.response, fields)
+            written = departure.written if departure is not None else None
+            frame = codec.encode("submit_sm", 0, **fields)
+            return await self._send_frame(frame, self.timeouts.response, written)
 
     async def _send(self, command: str, timeout: float, fields: dict[str, Any]) -> codec.Pdu:
-        return await self._send_frame(lambda sequence: codec.encode(command, sequence, **fields), timeout)
+        return await self._send_frame(codec.encode(command, 0, **fields), timeout)
 
-    async def _send_frame(self, frame: Callable[[int], bytes], timeout: float) -> codec.Pdu:
-        """Write the PDU that `frame(sequence)` builds and await the response matched by sequence."""
+    async def _send_frame(self, frame: bytes, timeout: float, written: Callable[[], None] | None = None) -> codec.Pdu:
+        """Write `frame` with the next sequence number and await the response matched by it; `written`
+        runs in the same step as the write."""
         if self._transport is None or not self.is_open:
             raise SessionClosed(f"{self.name}: session is closed")
         sequence = self._next_sequence()
         future: asyncio.Future[codec.Pdu] = asyncio.get_running_loop().create_future()
         self._pending[sequence] = (future, time.monotonic() + timeout)
-        self._transport.write(frame(sequence))
+        if written is not None:
+            written()
+        self._transport.write(codec.with_sequence(frame, sequence))
         return await future
 
     # ---- asyncio.Protocol ----------------------------------------------------------------------

@@ -49,6 +49,17 @@ class Tally:
                 self.by_request[record["request_id"]].add((record["status"], record["provider_code"]))
         return len(self.by_request)
 
+    def first_consumed_after(self, wall_time: float, timeout: float) -> float | None:
+        """Wall-clock time of the first result whose request was consumed after `wall_time` (by a process
+        started then), or None if none came within `timeout`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            later = [r for r in self.reader.records if r["received_at"].timestamp() >= wall_time]
+            if later:
+                return min(r["completed_at"].timestamp() for r in later)
+            self.read_until_distinct(len(self.by_request) + 1, timeout=0.5)
+        return None
+
     @property
     def records(self) -> int:
         return len(self.reader.records)

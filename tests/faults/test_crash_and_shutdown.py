@@ -38,14 +38,17 @@ def test_kill_9_mid_stream_loses_nothing_and_sends_nothing_twice(
         [sms_request(f"k9-{i}", "84968501615", f"kill test {i}") for i in range(count)],
     )
     settings = process_settings(kafka_bootstrap, topics, simulator.port, "kill9")
+    settings["kafka"]["group_instance_id"] = "vihat-pod-0"  # static membership, as the Helm chart sets it
     tally = Tally.open(kafka_bootstrap, topics)
     first = ConnectorProcess(settings, tmp_path, SMPP_ENV).start()
     try:
         tally.read_until_distinct(1500, timeout=90)
         first.kill()  # SIGKILL: no drain, no commit, no unbind
-        killed_at, done_before = time.monotonic(), len(tally.by_request)
+        killed_at, killed_wall, done_before = time.monotonic(), time.time(), len(tally.by_request)
         second = ConnectorProcess(settings, tmp_path, SMPP_ENV).start()
         try:
+            first = tally.first_consumed_after(killed_wall, timeout=120)
+            first_result = (first or float("nan")) - killed_wall
             distinct = tally.read_until_distinct(count, timeout=180)
             recovered = time.monotonic() - killed_at
         finally:
@@ -59,12 +62,14 @@ def test_kill_9_mid_stream_loses_nothing_and_sends_nothing_twice(
     print(
         f"\nkill -9 after {done_before} results: {count} requests, {distinct} with a final result, "
         f"{count - distinct} lost, {tally.records} result records, outcomes {dict(outcomes)}, "
-        f"{duplicates} duplicate sends seen by the SMSC, all results {recovered:.1f}s after the kill"
+        f"{duplicates} duplicate sends seen by the SMSC, first result {first_result:.1f}s and all results "
+        f"{recovered:.1f}s after the kill"
     )
     assert distinct == count
     assert tally.conflicting == []
     assert duplicates == 0  # report-unknown: an ambiguous SMPP request is reported, never resent
-    assert outcomes["AMBIGUOUS"] <= 200 + 1  # bounded by max_in_flight (the room is checked per batch)
+    binds, window = settings["smpp"]["binds"], 10
+    assert outcomes["AMBIGUOUS"] <= binds * window  # only what held a window slot can be ambiguous
 
 
 def test_sigterm_drains_commits_unbinds_and_exits_0(
@@ -96,7 +101,8 @@ def test_sigterm_drains_commits_unbinds_and_exits_0(
         f"committed, {simulator.simulator.stats.unbinds} unbinds"
     )
     assert code == 0 and took < settings["dispatcher"]["shutdown_timeout"] + 10
-    assert committed == finished  # everything that finished is committed, nothing beyond it
+    # Commits stop at the first request given back unsent; finished ones past it are re-read and skipped.
+    assert 0 < committed <= finished
     assert simulator.simulator.stats.unbinds == 2
 
     rest = ConnectorProcess(settings, tmp_path, SMPP_ENV).start()
@@ -108,3 +114,4 @@ def test_sigterm_drains_commits_unbinds_and_exits_0(
         tally.close()
     assert tally.conflicting == [] and "AMBIGUOUS" not in tally.outcomes()
     assert duplicate_sends(simulator.simulator) == 0
+    assert tally.records == count  # a clean handover: nothing published twice

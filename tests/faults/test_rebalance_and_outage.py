@@ -63,14 +63,20 @@ def test_replica_added_and_removed_mid_stream(
     second.stop()
     tally.close()
     duplicates = duplicate_sends(simulator.simulator)
-    consumed = [r.connector.dispatcher.consumed for r in (first, second) if r.connector.dispatcher]
+    dispatchers = [r.connector.dispatcher for r in (first, second) if r.connector.dispatcher]
+    consumed = [d.consumed for d in dispatchers]
+    waited = sum(d.ambiguous for d in dispatchers)
+    repeated = tally.records - distinct
     print(
         f"\nrebalance: {count} requests, consumed {consumed} by the two replicas, {distinct} finished, "
-        f"{count - distinct} lost, {duplicates} sent twice, outcomes {dict(tally.outcomes())}, "
+        f"{count - distinct} lost, {duplicates} sent twice, {repeated} repeated result records, "
+        f"{waited} requests waited the grace period, given back {[d.released for d in dispatchers]}, "
+        f"skipped as finished {[d.skipped for d in dispatchers]}, outcomes {dict(tally.outcomes())}, "
         f"rest finished {took:.1f}s after the first replica left"
     )
     assert distinct == count and duplicates == 0 and tally.conflicting == []
     assert min(consumed) > 0 and "AMBIGUOUS" not in tally.outcomes()
+    assert repeated == 0 and waited == 0  # a planned rebalance repeats nothing and waits for nothing
 
 
 def test_broker_down_for_20_seconds_mid_stream(

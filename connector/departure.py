@@ -1,0 +1,31 @@
+"""One request on its way out to the provider, as the sending side sees it (DESIGN.md section 4).
+
+The dispatcher hands a `Departure` to the SMPP pool or the REST client. `reserve()` runs once, when the
+request holds a window slot (SMPP) or its REST token, right before it would be written: that is where
+the intent is made durable, so after a crash the requests found in flight are at most binds x window
+plus the REST calls in flight, however long the queue for tokens was. `on_wire` turns True in the same
+step as the first write, with no await between: a request not yet on the wire can be given back
+(cancelled) without anything having left the process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+
+class Departure:
+    __slots__ = ("_reserve", "on_wire", "reserved")
+
+    def __init__(self, reserve: Callable[[], Awaitable[None]] | None = None) -> None:
+        self._reserve = reserve
+        self.reserved = False  # reserve() was started: the intent may be durable
+        self.on_wire = False
+
+    async def before_first_write(self) -> None:
+        if self.reserved or self._reserve is None:
+            return
+        self.reserved = True
+        await self._reserve()
+
+    def written(self) -> None:
+        self.on_wire = True
