@@ -83,29 +83,32 @@ class IntentLog:
         self._producer = producer
         self._window = window
         self._consumer_extra = consumer_extra or {}
-        path = Path(store_dir or tempfile.mkdtemp(prefix="vihat-intents-")) / "intents.sqlite"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=OFF")  # a cache of the state topic, rebuilt on assignment
+        self._path = Path(store_dir or tempfile.mkdtemp(prefix="vihat-intents-")) / "intents.sqlite"
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = self._connect()
         self._db.execute("DROP TABLE IF EXISTS intents")  # a cache: a new layout needs no migration
         self._db.execute(
             "CREATE TABLE intents (request_id TEXT PRIMARY KEY, partition INTEGER NOT NULL,"
-            " state BLOB NOT NULL, durable INTEGER NOT NULL, at REAL NOT NULL)"  # durable: before a handover
-        )
+            " state BLOB NOT NULL, durable INTEGER NOT NULL, at REAL NOT NULL, written INTEGER NOT NULL)"
+        )  # durable: written before the partition's last handover; written: the state record's offset
         self._db.execute("CREATE INDEX intents_at ON intents (at)")
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False, timeout=30)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=OFF")  # a cache of the state topic, rebuilt on assignment
+        return db
 
     # ---- restore -------------------------------------------------------------------------------
 
     async def restore(self, partition: int) -> Restored:
-        """Load state partition `partition` from its beginning to its current end."""
+        """Load state partition `partition` from its beginning to its current end, streamed into the
+        local store in batches, so memory stays flat however many requests the window holds."""
         started = time.monotonic()
-        rows, records, expired = await asyncio.to_thread(self._read_partition, partition)
-        self._db.execute("DELETE FROM intents WHERE partition = ?", (partition,))
-        self._db.executemany("INSERT OR REPLACE INTO intents VALUES (?, ?, ?, ?, ?)", rows)
-        return Restored(len(rows), expired, records, time.monotonic() - started)
+        kept, records, expired = await asyncio.to_thread(self._read_partition, partition)
+        return Restored(kept, expired, records, time.monotonic() - started)
 
-    def _read_partition(self, partition: int) -> tuple[list[tuple[str, int, bytes, int, float]], int, int]:
+    def _read_partition(self, partition: int) -> tuple[int, int, int]:
         consumer = Consumer(
             {
                 "bootstrap.servers": self._bootstrap,
@@ -114,17 +117,18 @@ class IntentLog:
                 **self._consumer_extra,
             }
         )
+        db = self._connect()  # its own connection: the loop keeps using the main one meanwhile
         try:
+            db.execute("DELETE FROM intents WHERE partition = ?", (partition,))
             high = self._end_offset(consumer, partition)
-            latest: dict[str, tuple[bytes, int, float]] = {}
-            handover = -1
-            records = 0
             if high <= 0:
-                return [], 0, 0
+                return 0, 0, 0
             consumer.assign([TopicPartition(self._topic, partition, OFFSET_BEGINNING)])
-            position = 0
+            horizon = time.time() - self._window
+            handover, records, expired, position = -1, 0, 0, 0
             while position < high:
-                for message in consumer.consume(1000, timeout=1.0):
+                batch: dict[str, tuple[str, int, bytes, int, float, int] | None] = {}  # last record per key wins
+                for message in consumer.consume(5000, timeout=1.0):
                     if message.error() is not None:
                         continue
                     records += 1
@@ -132,20 +136,27 @@ class IntentLog:
                     position = offset + 1
                     key = (message.key() or b"").decode()
                     value = message.value()
+                    at = message.timestamp()[1] / 1000
                     if key == _HANDOVER_KEY:
                         handover = offset
-                    elif value:
-                        latest[key] = (value, offset, message.timestamp()[1] / 1000)
+                    elif not value:
+                        batch[key] = None  # tombstone: given back, never sent
+                    elif at < horizon:
+                        expired += 1
+                        batch[key] = None  # past the idempotency window: forgotten
                     else:
-                        latest.pop(key, None)  # tombstone: given back, never sent
-            horizon = time.time() - self._window
-            rows = [
-                (key, partition, value, int(offset < handover), at)
-                for key, (value, offset, at) in latest.items()
-                if at >= horizon
-            ]
-            return rows, records, len(latest) - len(rows)
+                        batch[key] = (key, partition, value, 0, at, offset)
+                db.execute("BEGIN")
+                db.executemany("DELETE FROM intents WHERE request_id = ?", [(k,) for k, v in batch.items() if not v])
+                db.executemany(
+                    "INSERT OR REPLACE INTO intents VALUES (?, ?, ?, ?, ?, ?)", [v for v in batch.values() if v]
+                )
+                db.execute("COMMIT")
+            db.execute("UPDATE intents SET durable = 1 WHERE partition = ? AND written < ?", (partition, handover))
+            (kept,) = db.execute("SELECT count(*) FROM intents WHERE partition = ?", (partition,)).fetchone()
+            return int(kept), records, expired
         finally:
+            db.close()
             consumer.close()
 
     def _end_offset(self, consumer: Consumer, partition: int, timeout: float = 30.0) -> int:
@@ -212,7 +223,7 @@ class IntentLog:
 
     def _put(self, request_id: str, partition: int, state: bytes) -> None:
         self._db.execute(
-            "INSERT OR REPLACE INTO intents VALUES (?, ?, ?, 0, ?)", (request_id, partition, state, time.time())
+            "INSERT OR REPLACE INTO intents VALUES (?, ?, ?, 0, ?, -1)", (request_id, partition, state, time.time())
         )
 
     def close(self) -> None:
