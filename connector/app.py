@@ -34,6 +34,12 @@ from connector.webhook.app import WebhookApp
 log = logging.getLogger(__name__)
 
 
+def send_rate(rate: float, burst: float, margin: float, slack: bool = True) -> RateLimit:
+    """`margin` below the SMSC's rate and, with `slack`, half of that margin as slack for late wake-ups:
+    one second then holds at most rate * (1 - margin / 2) + burst grants, under the SMSC's rate + burst."""
+    return RateLimit(rate * (1 - margin), burst, slack=rate * margin / 2 if slack else 0.0)
+
+
 def pool_settings(settings: Settings) -> PoolSettings:
     smpp = settings.smpp
     return PoolSettings(
@@ -43,7 +49,7 @@ def pool_settings(settings: Settings) -> PoolSettings:
         binds=smpp.binds,
         bind_type=smpp.bind_type,
         receiver_binds=smpp.receiver_binds,
-        rate=RateLimit(smpp.rate_per_bind * (1 - smpp.rate_margin), smpp.burst),
+        rate=send_rate(smpp.rate_per_bind, smpp.burst, smpp.rate_margin, smpp.rate_slack),
         window=smpp.window,
         timeouts=Timeouts(
             response=smpp.response_timeout,

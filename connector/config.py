@@ -88,6 +88,11 @@ class SmppSettings(_Section):
     rate_margin: float = Field(
         0.015, ge=0, lt=0.5, description="send this fraction below rate_per_bind, so arrival jitter stays under it"
     )
+    rate_slack: bool = Field(
+        True,
+        description="let a send late by the event loop be followed a little sooner (half the margin), so the "
+        "rate is used; false for an SMSC that enforces a minimum spacing between any two submit_sm",
+    )
     burst: float = Field(1.0, ge=1)
     window: int = Field(10, ge=1, le=1000)
     response_timeout: float = Field(10.0, gt=0)

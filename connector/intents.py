@@ -120,12 +120,12 @@ class IntentLog:
         db = self._connect()  # its own connection: the loop keeps using the main one meanwhile
         try:
             db.execute("DELETE FROM intents WHERE partition = ?", (partition,))
-            high = self._end_offset(consumer, partition)
-            if high <= 0:
-                return 0, 0, 0
+            low, high = self._watermarks(consumer, partition)
+            if high <= low:
+                return 0, 0, 0  # empty, or everything deleted by retention
             consumer.assign([TopicPartition(self._topic, partition, OFFSET_BEGINNING)])
             horizon = time.time() - self._window
-            handover, records, expired, position = -1, 0, 0, 0
+            handover, records, expired, position = -1, 0, 0, low
             while position < high:
                 batch: dict[str, tuple[str, int, bytes, int, float, int] | None] = {}  # last record per key wins
                 for message in consumer.consume(5000, timeout=1.0):
@@ -146,6 +146,10 @@ class IntentLog:
                         batch[key] = None  # past the idempotency window: forgotten
                     else:
                         batch[key] = (key, partition, value, 0, at, offset)
+                if not batch:  # compaction and retention leave gaps: ask where the consumer stands
+                    [standing] = consumer.position([TopicPartition(self._topic, partition)])
+                    position = max(position, standing.offset)
+                    continue
                 db.execute("BEGIN")
                 db.executemany("DELETE FROM intents WHERE request_id = ?", [(k,) for k, v in batch.items() if not v])
                 db.executemany(
@@ -159,13 +163,13 @@ class IntentLog:
             db.close()
             consumer.close()
 
-    def _end_offset(self, consumer: Consumer, partition: int, timeout: float = 30.0) -> int:
-        """The partition's high watermark; a just-created topic answers NOT_LEADER for a moment."""
+    def _watermarks(self, consumer: Consumer, partition: int, timeout: float = 30.0) -> tuple[int, int]:
+        """The partition's first and next offsets; a just-created topic answers NOT_LEADER for a moment."""
         deadline = time.monotonic() + timeout
         while True:
             try:
-                _, high = consumer.get_watermark_offsets(TopicPartition(self._topic, partition), timeout=5)
-                return int(high)
+                low, high = consumer.get_watermark_offsets(TopicPartition(self._topic, partition), timeout=5)
+                return int(low), int(high)
             except KafkaException:
                 if time.monotonic() > deadline:
                     raise

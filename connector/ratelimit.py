@@ -18,6 +18,10 @@ from dataclasses import dataclass
 class RateLimit:
     rate: float  # tokens per second; 0 or less means unlimited
     burst: float = 1.0
+    # Tokens kept above `burst` so a waiter woken late by the event loop does not lose that time (with
+    # burst 1, every late wake-up otherwise stretches the interval: ~2 % of the rate). A window of one
+    # second then holds at most rate + burst + slack grants.
+    slack: float = 0.0
 
     @property
     def unlimited(self) -> bool:
@@ -37,7 +41,8 @@ class TokenBucket:
         self.recent_grants: deque[float] = deque(maxlen=4096)
 
     def _refill(self, now: float) -> None:
-        self._tokens = min(self.limit.burst, self._tokens + (now - self._updated) * self.limit.rate)
+        capacity = self.limit.burst + self.limit.slack
+        self._tokens = min(capacity, self._tokens + (now - self._updated) * self.limit.rate)
         self._updated = now
 
     def try_acquire(self, tokens: float = 1.0) -> float:

@@ -75,7 +75,7 @@ class Correlator:
         consumer.subscribe(
             [self._topics.message_index, self._topics.reports_raw], on_assign=self._on_assign, on_revoke=self._on_revoke
         )
-        last_commit = time.monotonic()
+        last_commit = last_prune = time.monotonic()
         try:
             while not stop.is_set():
                 messages = consumer.consume(500, timeout=0)
@@ -88,6 +88,9 @@ class Correlator:
                 if now - last_commit >= 1.0:
                     commit_completed(consumer, self._offsets, synchronous=False)
                     last_commit = now
+                if now - last_prune >= 600:
+                    last_prune = now
+                    self._store.prune(time.time() - self._settings.correlation_window)
                 await asyncio.sleep(0 if messages else 0.005)
         finally:
             # Held reports stay uncommitted: the next owner of their partition reads them again.
@@ -149,6 +152,9 @@ class Correlator:
     def _index(self, message: Message) -> None:
         partition, offset = message.partition() or 0, message.offset() or 0
         value = message.value()
+        written_at = message.timestamp()[1] / 1000
+        if written_at < time.time() - self._settings.correlation_window:
+            return  # past the correlation window: the topic's retention forgets it too
         if value is not None:  # a tombstone only deletes, which compaction does for us
             try:
                 entry = self._index_serde.decode(value)
@@ -159,7 +165,7 @@ class Correlator:
                 index_entry = IndexEntry(
                     entry["request_id"], entry["channel"], entry["part_number"], entry["total_parts"], entry["metadata"]
                 )
-                self._store.put(partition, provider_id, index_entry)
+                self._store.put(partition, provider_id, index_entry, written_at)
                 for held in self._held.pop(provider_id, []):
                     self._emit(held.message, held.report, index_entry, "late")
 

@@ -23,16 +23,19 @@ def _connect(path: Path) -> sqlite3.Connection:
 class IndexStore:
     def __init__(self, path: Path) -> None:
         self._db = _connect(path)
+        self._db.execute("DROP TABLE IF EXISTS entries")  # a cache: a new layout needs no migration
         self._db.execute(
-            "CREATE TABLE IF NOT EXISTS entries (provider_id TEXT PRIMARY KEY, partition INTEGER NOT NULL,"
+            "CREATE TABLE entries (provider_id TEXT PRIMARY KEY, partition INTEGER NOT NULL,"
             " request_id TEXT NOT NULL, channel TEXT NOT NULL, part_number INTEGER NOT NULL,"
-            " total_parts INTEGER NOT NULL, metadata TEXT NOT NULL)"
+            " total_parts INTEGER NOT NULL, metadata TEXT NOT NULL, at REAL NOT NULL)"
         )
-        self._db.execute("CREATE INDEX IF NOT EXISTS entries_partition ON entries (partition)")
+        self._db.execute("CREATE INDEX entries_partition ON entries (partition)")
+        self._db.execute("CREATE INDEX entries_at ON entries (at)")
 
-    def put(self, partition: int, provider_id: str, entry: IndexEntry) -> None:
+    def put(self, partition: int, provider_id: str, entry: IndexEntry, at: float) -> None:
+        """`at`: when the entry was written (its record's timestamp), for the correlation window."""
         self._db.execute(
-            "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 provider_id,
                 partition,
@@ -41,8 +44,13 @@ class IndexStore:
                 entry.part_number,
                 entry.total_parts,
                 json.dumps(entry.metadata),
+                at,
             ),
         )
+
+    def prune(self, before: float) -> int:
+        """Forget entries written before `before` (past the correlation window); returns how many."""
+        return self._db.execute("DELETE FROM entries WHERE at < ?", (before,)).rowcount
 
     def get(self, provider_id: str) -> IndexEntry | None:
         row = self._db.execute(

@@ -209,7 +209,9 @@ class LocalKafka:
             "transaction.state.log.min.isr": "1",
             "share.coordinator.state.topic.replication.factor": "1",
             "share.coordinator.state.topic.min.isr": "1",
-            "auto.create.topics.enable": "true",
+            # As on most production clusters: topics exist because someone (the connector) created them.
+            "auto.create.topics.enable": "false",
+            "log.retention.check.interval.ms": "5000",  # the state benchmark watches retention at work
         }
         path = self.data_dir / "server.properties"
         path.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))

@@ -7,6 +7,7 @@ after a delay, retried until acknowledged (seed: "SMPP - Connection").
 from __future__ import annotations
 
 import asyncio
+import bisect
 import functools
 import itertools
 import logging
@@ -48,6 +49,7 @@ class SimulatorSettings:
     accounts: dict[str, str] = field(default_factory=lambda: {DEMO_SYSTEM_ID: DEMO_PASSWORD})
     throttle_rate: float = 30.0  # submit_sm per second per bind; 0 turns throttling off
     throttle_burst: float = 5.0
+    throttle_window: bool = False  # count arrivals in the trailing second instead of a token bucket
     dlr_delay: float = 0.2
     dlr_retry_delay: float = 1.0
     dlr_window: int = 100
@@ -218,6 +220,15 @@ class SmscSimulator:
                 connection.transport.abort()
         return len(connections)
 
+    def _over_rate(self, stats: BindStats, bucket: TokenBucket) -> bool:
+        """Throttle by token bucket, or (throttle_window) when the trailing second already holds the rate:
+        an SMSC that counts arrivals per second, as operators state their limits."""
+        if not self.settings.throttle_window or self.settings.throttle_rate <= 0:
+            return bucket.try_acquire() > 0
+        times, now = stats.submit_times, time.monotonic()
+        recent = len(times) - bisect.bisect_right(times, now - 1.0)
+        return recent >= self.settings.throttle_rate
+
     def set_throttle(self, rate: float, burst: float | None = None) -> None:
         self.settings.throttle_rate = rate
         if burst is not None:
@@ -257,7 +268,7 @@ class SmscSimulator:
         if stats is None or bucket is None or connection.bind_type == "bind_receiver":
             connection.write("submit_sm_resp", pdu.sequence, _ESME_RINVBNDSTS)
             return
-        if bucket.try_acquire() > 0:
+        if self._over_rate(stats, bucket):
             stats.throttled += 1
             self.stats.throttled += 1
             connection.write("submit_sm_resp", pdu.sequence, ESME_RTHROTTLED)
