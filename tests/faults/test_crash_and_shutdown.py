@@ -47,8 +47,8 @@ def test_kill_9_mid_stream_loses_nothing_and_sends_nothing_twice(
         killed_at, killed_wall, done_before = time.monotonic(), time.time(), len(tally.by_request)
         second = ConnectorProcess(settings, tmp_path, SMPP_ENV).start()
         try:
-            first = tally.first_consumed_after(killed_wall, timeout=120)
-            first_result = (first or float("nan")) - killed_wall
+            first_at = tally.first_consumed_after(killed_wall, timeout=120)
+            first_result = (first_at or float("nan")) - killed_wall
             distinct = tally.read_until_distinct(count, timeout=180)
             recovered = time.monotonic() - killed_at
         finally:

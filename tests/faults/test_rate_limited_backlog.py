@@ -109,8 +109,8 @@ def test_kill_9_under_a_backlog_reports_ambiguous_only_what_was_on_the_wire(
         killed_wall, before = time.time(), len(tally.by_request)
         second = ConnectorProcess(settings, tmp_path, SMPP_ENV).start()
         try:
-            first = tally.first_consumed_after(killed_wall, timeout=120)
-            first_result = (first or float("nan")) - killed_wall
+            first_at = tally.first_consumed_after(killed_wall, timeout=120)
+            first_result = (first_at or float("nan")) - killed_wall
             distinct = tally.read_until_distinct(count, timeout=120)
         finally:
             second.signal(signal.SIGTERM)
