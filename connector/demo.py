@@ -135,7 +135,7 @@ def run_demo(total: int) -> int:
     webhook = f"http://127.0.0.1:{connector.connector.http_server.port}"
     rest_settings.sms_callback_url = f"{webhook}/callbacks/sms-status/{DEMO_WEBHOOK_TOKEN}"
     rest_settings.chat_callback_url = f"{webhook}/callbacks/chat-status/{DEMO_WEBHOOK_TOKEN}"
-    rest_settings.reply_callback_url = f"{webhook}/callbacks/replies/{DEMO_WEBHOOK_TOKEN}"
+    # Viber replies come to the sender's one URL, the chat-status one (seed: "the URL per sender").
     print(f"connector running: dispatcher + webhook on {webhook}", flush=True)
     results = TopicReader(bootstrap, topics.submit_results, SchemaName.SUBMIT_RESULT)
     reports = TopicReader(bootstrap, topics.delivery_reports, SchemaName.DELIVERY_REPORT)
