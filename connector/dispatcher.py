@@ -419,9 +419,10 @@ class Dispatcher:
         except asyncio.CancelledError:
             # Given back before it left the process: clear its intent so the next owner sends it as new.
             # A request found ambiguous keeps the SENDING it had: an earlier owner may have sent it.
-            self.released += 1
-            if departure.reserved and not departure.on_wire and not ambiguous:
-                self._intents.release(message.partition() or 0, request["request_id"])
+            if not departure.on_wire:
+                self.released += 1
+                if departure.reserved and not ambiguous:
+                    self._intents.release(message.partition() or 0, request["request_id"])
             raise
 
     async def _send_once(

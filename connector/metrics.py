@@ -142,6 +142,18 @@ class _ConnectorCollector(Collector):
                 {(): dispatcher.replayed},
             )
             yield _counter(
+                "vihat_requests_skipped",
+                "Requests re-read after a clean handover and found finished: nothing sent or published",
+                [],
+                {(): dispatcher.skipped},
+            )
+            yield _counter(
+                "vihat_requests_released",
+                "Requests given back unsent at a graceful stop or a rebalance, for the next owner to send",
+                [],
+                {(): dispatcher.released},
+            )
+            yield _counter(
                 "vihat_requests_ambiguous",
                 "Requests found SENDING without a result after a takeover",
                 [],
@@ -150,6 +162,11 @@ class _ConnectorCollector(Collector):
             in_flight = GaugeMetricFamily("vihat_requests_in_flight", "Requests consumed and not yet finished")
             in_flight.add_metric([], dispatcher.in_flight)
             yield in_flight
+            capacity = GaugeMetricFamily(
+                "vihat_requests_capacity", "Requests held at most before partitions pause (dispatcher.buffer_seconds)"
+            )
+            capacity.add_metric([], dispatcher.capacity)
+            yield capacity
         if pool is not None:
             states = GaugeMetricFamily("vihat_binds", "SMPP binds by state", labels=["state"])
             for state, count in pool.binds_by_state().items():

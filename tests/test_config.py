@@ -59,3 +59,17 @@ def test_unreadable_secret_file_is_a_config_error(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("VIHAT_WEBHOOK_TOKEN_FILE", str(tmp_path / "absent"))
     with pytest.raises(ConfigError, match=r"webhook\.token"):
         load_settings()
+
+
+def test_what_the_dispatcher_holds_follows_the_configured_rates() -> None:
+    from connector.config import Settings
+    from connector.dispatcher import drain_capacity
+
+    slow = Settings(smpp={"binds": 2, "rate_per_bind": 30, "window": 10}, dispatcher={"buffer_seconds": 3})
+    assert drain_capacity(slow, smpp=True, rest=False) == 3 * 60 + 2 * 10
+    assert drain_capacity(slow, smpp=True, rest=True) == 3 * (60 + 50) + 2 * 10  # REST at 50/s by default
+    assert drain_capacity(slow, smpp=False, rest=True) == 150
+    unlimited = Settings(smpp={"rate_per_bind": 0}, dispatcher={"max_in_flight": 700})
+    assert drain_capacity(unlimited, smpp=True, rest=True) == 700
+    fast = Settings(smpp={"binds": 64, "rate_per_bind": 500}, dispatcher={"max_in_flight": 2000})
+    assert drain_capacity(fast, smpp=True, rest=False) == 2000  # never above max_in_flight
