@@ -123,6 +123,7 @@ class Dispatcher:
         self.capacity = capacity or settings.dispatcher.max_in_flight
         self._restoring: set[PartitionKey] = set()
         self._restored: set[PartitionKey] = set()
+        self._read_upto: dict[PartitionKey, int] = {}  # next input offset per partition, for handover marks
         self._refreshes: dict[int, asyncio.Future[Any]] = {}
         self._restores: set[asyncio.Task[None]] = set()
         self._flights: dict[asyncio.Task[None], _Flight] = {}
@@ -251,6 +252,7 @@ class Dispatcher:
             self._intents.forget(partition)
             self._restoring.discard((topic, partition))
             self._restored.discard((topic, partition))
+            self._read_upto.pop((topic, partition), None)
 
     async def _abandon(self, keys: set[PartitionKey]) -> None:
         tasks = [task for task, flight in self._flights.items() if flight.key in keys and not flight.departure.on_wire]
@@ -282,7 +284,7 @@ class Dispatcher:
         if await self._producer.flush(timeout=max(0.5, deadline - time.monotonic())):
             log.warning("records not acknowledged before the handover; its marker is not written")
             return
-        markers = [self._intents.hand_over(partition) for _, partition in keys]
+        markers = [self._intents.hand_over(key[1], self._read_upto.pop(key, 0)) for key in keys]
         try:
             await asyncio.wait_for(asyncio.gather(*markers), max(0.5, deadline - time.monotonic()))
         except (TimeoutError, RuntimeError) as exc:
@@ -373,6 +375,7 @@ class Dispatcher:
         self.consumed += 1
         topic, partition, offset = position(message)
         self._offsets.track(topic, partition, offset)
+        self._read_upto[(topic, partition)] = offset + 1
         received_at = time.time()
         try:
             request = self._request_serde.decode(message.value() or b"")

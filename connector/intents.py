@@ -9,8 +9,11 @@ input partition owns its state. Per request:
     DONE      the input record's offset and the result's bytes, written with the result
     tombstone the request was given back before it left the process (graceful stop, rebalance)
 
-and per partition a HANDOVER marker, written by an owner that let the partition go cleanly, once every
-record it produced was acknowledged. A replica that takes over a partition reads its state first:
+and per partition a HANDOVER marker with the input position its owner had read up to, written by an
+owner that let the partition go cleanly, once every record it produced was acknowledged: every DONE
+before the marker for an input record below that position has its result in Kafka (written by that
+owner, or published again by it when it re-read the record). A replica that takes over a partition
+reads its state first:
 - the same input record DONE before the last handover: finished and its result is durable; skipped,
   nothing republished (a planned rebalance repeats nothing);
 - DONE after it (the previous owner crashed), or DONE for another record with the same request_id (the
@@ -40,7 +43,12 @@ _SENDING = b"S"
 _DONE_LEGACY = b"D"  # b"D" + result: written before input offsets were kept
 _DONE = b"E"  # b"E" + the input record's offset (8 bytes) + result
 _HANDOVER_KEY = "\x00handover"  # a request_id is caller text; a NUL-led key cannot collide in practice
-_HANDOVER = b"H"
+_HANDOVER = b"H"  # b"H" + the input offset the owner had read up to (8 bytes)
+
+
+def _input_offset(state: bytes) -> int:
+    """The input record's offset a DONE state carries; -1 for SENDING and the legacy DONE."""
+    return int.from_bytes(state[1:9], "big") if state[:1] == _DONE else -1
 
 
 class Intent(enum.Enum):
@@ -89,8 +97,9 @@ class IntentLog:
         self._db.execute("DROP TABLE IF EXISTS intents")  # a cache: a new layout needs no migration
         self._db.execute(
             "CREATE TABLE intents (request_id TEXT PRIMARY KEY, partition INTEGER NOT NULL,"
-            " state BLOB NOT NULL, durable INTEGER NOT NULL, at REAL NOT NULL, written INTEGER NOT NULL)"
-        )  # durable: written before the partition's last handover; written: the state record's offset
+            " state BLOB NOT NULL, durable INTEGER NOT NULL, at REAL NOT NULL, written INTEGER NOT NULL,"
+            " input INTEGER NOT NULL)"
+        )  # durable: covered by the last handover; written: the state record's offset; input: of the request
         self._db.execute("CREATE INDEX intents_at ON intents (at)")
 
     def _connect(self) -> sqlite3.Connection:
@@ -125,9 +134,9 @@ class IntentLog:
                 return 0, 0, 0  # empty, or everything deleted by retention
             consumer.assign([TopicPartition(self._topic, partition, OFFSET_BEGINNING)])
             horizon = time.time() - self._window
-            handover, records, expired, position = -1, 0, 0, low
+            handover, read_upto, records, expired, position = -1, 0, 0, 0, low
             while position < high:
-                batch: dict[str, tuple[str, int, bytes, int, float, int] | None] = {}  # last record per key wins
+                batch: dict[str, tuple[str, int, bytes, int, float, int, int] | None] = {}  # last per key wins
                 for message in consumer.consume(5000, timeout=1.0):
                     if message.error() is not None:
                         continue
@@ -138,14 +147,14 @@ class IntentLog:
                     value = message.value()
                     at = message.timestamp()[1] / 1000
                     if key == _HANDOVER_KEY:
-                        handover = offset
+                        handover, read_upto = offset, int.from_bytes((value or b"")[1:9], "big")
                     elif not value:
                         batch[key] = None  # tombstone: given back, never sent
                     elif at < horizon:
                         expired += 1
                         batch[key] = None  # past the idempotency window: forgotten
                     else:
-                        batch[key] = (key, partition, value, 0, at, offset)
+                        batch[key] = (key, partition, value, 0, at, offset, _input_offset(value))
                 if not batch:  # compaction and retention leave gaps: ask where the consumer stands
                     [standing] = consumer.position([TopicPartition(self._topic, partition)])
                     position = max(position, standing.offset)
@@ -153,10 +162,13 @@ class IntentLog:
                 db.execute("BEGIN")
                 db.executemany("DELETE FROM intents WHERE request_id = ?", [(k,) for k, v in batch.items() if not v])
                 db.executemany(
-                    "INSERT OR REPLACE INTO intents VALUES (?, ?, ?, ?, ?, ?)", [v for v in batch.values() if v]
+                    "INSERT OR REPLACE INTO intents VALUES (?, ?, ?, ?, ?, ?, ?)", [v for v in batch.values() if v]
                 )
                 db.execute("COMMIT")
-            db.execute("UPDATE intents SET durable = 1 WHERE partition = ? AND written < ?", (partition, handover))
+            db.execute(
+                "UPDATE intents SET durable = 1 WHERE partition = ? AND written < ? AND input >= 0 AND input < ?",
+                (partition, handover, read_upto),
+            )
             (kept,) = db.execute("SELECT count(*) FROM intents WHERE partition = ?", (partition,)).fetchone()
             return int(kept), records, expired
         finally:
@@ -221,13 +233,16 @@ class IntentLog:
         self._db.execute("DELETE FROM intents WHERE request_id = ?", (request_id,))
         self._producer.produce_tombstone(self._topic, request_id, partition)
 
-    def hand_over(self, partition: int) -> asyncio.Future[None]:
-        """Mark a clean handover; write it only once everything produced before was acknowledged."""
-        return self._producer.produce_and_wait(self._topic, _HANDOVER_KEY, _HANDOVER, partition=partition)
+    def hand_over(self, partition: int, read_upto: int) -> asyncio.Future[None]:
+        """Mark a clean handover; write it only once everything produced before was acknowledged.
+        `read_upto`: the input offset this owner had read up to (0 if it read nothing)."""
+        marker = _HANDOVER + read_upto.to_bytes(8, "big")
+        return self._producer.produce_and_wait(self._topic, _HANDOVER_KEY, marker, partition=partition)
 
     def _put(self, request_id: str, partition: int, state: bytes) -> None:
         self._db.execute(
-            "INSERT OR REPLACE INTO intents VALUES (?, ?, ?, 0, ?, -1)", (request_id, partition, state, time.time())
+            "INSERT OR REPLACE INTO intents VALUES (?, ?, ?, 0, ?, -1, ?)",
+            (request_id, partition, state, time.time(), _input_offset(state)),
         )
 
     def close(self) -> None:

@@ -31,10 +31,13 @@ def test_a_new_owner_learns_what_is_finished_given_back_ambiguous_or_forgotten(
         await log.record_sending(1, "given-back")
         log.release(1, "given-back")
         await log.record_sending(1, "on-the-wire")
+        # A crashed owner's DONE for input record 40, which the handing-over owner never read (it read up
+        # to 20): its result may never have reached Kafka, so the marker must not vouch for it.
+        log.record_done(1, "unread", 40, b"result-3", lambda: acked.append("3"))
         assert await producer.flush(10) == 0
-        await log.hand_over(1)  # a clean handover: everything above is acknowledged
+        await log.hand_over(1, read_upto=20)  # a clean handover: everything above is acknowledged
         log.record_done(1, "finished-late", 12, b"result-2", lambda: acked.append("2"))  # then a crash
-        assert await producer.flush(10) == 0 and acked == ["1", "2"]
+        assert await producer.flush(10) == 0 and acked == ["1", "3", "2"]
         await producer.close()
 
     asyncio.run(previous_owner())
@@ -55,6 +58,8 @@ def test_a_new_owner_learns_what_is_finished_given_back_ambiguous_or_forgotten(
     assert not early.finished_record(11)  # the same request_id in another input record: a repeat
     assert late is not None and late.intent is Intent.DONE and not late.finished_record(12)  # after the marker
     assert wire is not None and wire.intent is Intent.SENDING
+    unread = log.lookup("unread")
+    assert unread is not None and unread.intent is Intent.DONE and not unread.finished_record(40)
     assert log.lookup("given-back") is None and log.lookup("long-ago") is None
-    assert (restored.requests, restored.expired) == (3, 1)
+    assert (restored.requests, restored.expired) == (4, 1)
     assert asyncio.run(next_owner())[0].lookup("on-the-wire") is not None  # restores are repeatable
