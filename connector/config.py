@@ -21,7 +21,7 @@ from pydantic_settings import (
 
 from connector.errors import ConfigError
 from connector.kafka.serde import Serialization
-from connector.smpp.receipts import MessageIdFormat
+from connector.reporting import MessageIdFormat
 from connector.smpp.session import BindType
 
 

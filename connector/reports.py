@@ -14,9 +14,10 @@ from connector.correlation import LocalIndex
 from connector.kafka.producer import AsyncProducer
 from connector.kafka.serde import Serde
 from connector.records import millis
+from connector.reporting import FINAL_STATUSES
 from connector.smpp import codec
 from connector.smpp.encoding import decode_short_message
-from connector.smpp.receipts import FINAL_STATUSES, ReceiptError, is_delivery_receipt, parse_receipt
+from connector.smpp.receipts import ReceiptError, is_delivery_receipt, parse_receipt
 from connector.smpp.status import ESME_ROK, ESME_RX_T_APPN
 
 log = logging.getLogger(__name__)

@@ -12,12 +12,12 @@ from connector.config import Settings
 from connector.departure import Departure
 from connector.errors import ConnectorError, SessionClosed, SubmitRejected, ValidationError
 from connector.records import ResultStatus
+from connector.reporting import MessageIdFormat, normalize_message_id
 from connector.rest.client import RestClient, RestOutcome
 from connector.rest.codes import Api
 from connector.rest.payloads import chat_payload, sms_payload, voice_file_payload, voice_otp_payload
 from connector.smpp.encoding import EncodedMessage, EncodingError, encode_text
 from connector.smpp.pool import BindPool
-from connector.smpp.receipts import MessageIdFormat, normalize_message_id
 from connector.validation import (
     validate_sender,
     validate_sms_content,

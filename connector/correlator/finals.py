@@ -23,7 +23,7 @@ from connector.kafka.messages import is_record, position
 from connector.kafka.offsets import OffsetTracker, commit_completed
 from connector.kafka.producer import AsyncProducer
 from connector.kafka.serde import Serde
-from connector.smpp.receipts import FINAL_STATUSES, ReportStatus
+from connector.reporting import FINAL_STATUSES, ReportStatus
 
 log = logging.getLogger(__name__)
 

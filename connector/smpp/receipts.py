@@ -6,37 +6,15 @@ The text parser is tolerant (DESIGN.md section 5): fields in any order, any of t
 
 from __future__ import annotations
 
-import enum
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from connector.reporting import MessageIdFormat, ReportStatus, normalize_message_id, normalize_status
+
 ESM_CLASS_DELIVERY_RECEIPT = 0x04
 _MESSAGE_TYPE_MASK = 0x3C
 
-
-class ReportStatus(enum.Enum):
-    DELIVERED = "DELIVERED"
-    SEEN = "SEEN"
-    UNDELIVERED = "UNDELIVERED"
-    REJECTED = "REJECTED"
-    EXPIRED = "EXPIRED"
-    UNKNOWN = "UNKNOWN"
-
-
-RAW_STATUS_MAP: dict[str, ReportStatus] = {
-    "DELIVRD": ReportStatus.DELIVERED,
-    "DELIVERD": ReportStatus.DELIVERED,
-    "DELIVERED": ReportStatus.DELIVERED,
-    "UNDELIV": ReportStatus.UNDELIVERED,
-    "UNDELIVERABLE": ReportStatus.UNDELIVERED,
-    "DELETED": ReportStatus.UNDELIVERED,
-    "REJECTD": ReportStatus.REJECTED,
-    "REJECTED": ReportStatus.REJECTED,
-    "EXPIRED": ReportStatus.EXPIRED,
-    "UNKNOWN": ReportStatus.UNKNOWN,
-    "SEEN": ReportStatus.SEEN,
-}
 
 # SMPP 3.4 section 5.2.28 message_state values, as the raw status names they stand for.
 MESSAGE_STATE_NAMES: dict[int, str] = {
@@ -49,38 +27,7 @@ MESSAGE_STATE_NAMES: dict[int, str] = {
     7: "UNKNOWN",
     8: "REJECTD",
 }
-FINAL_STATUSES = frozenset(
-    {ReportStatus.DELIVERED, ReportStatus.UNDELIVERED, ReportStatus.REJECTED, ReportStatus.EXPIRED}
-)
-
 _FIELD = re.compile(r"(?i)(?:^|(?<=\s))(id|sub|dlvrd|submit date|done date|stat|err|text)\s*:")
-
-
-def normalize_status(raw: str) -> ReportStatus:
-    return RAW_STATUS_MAP.get(raw.strip().upper(), ReportStatus.UNKNOWN)
-
-
-class MessageIdFormat(enum.Enum):
-    """How the SMSC writes message ids, so submit_sm_resp and receipt ids compare equal."""
-
-    TEXT = "text"  # compared case-insensitively, as given
-    HEX = "hex"  # hexadecimal; leading zeros and case do not matter
-    DECIMAL = "decimal"  # decimal; leading zeros do not matter
-    HEX_IN_RECEIPT_DECIMAL = "hex-decimal"  # submit_sm_resp in hex, receipts in decimal
-
-
-def normalize_message_id(raw: str, fmt: MessageIdFormat, *, from_receipt: bool = False) -> str:
-    value = raw.strip().strip("\x00").lower()
-    try:
-        if fmt is MessageIdFormat.HEX or (fmt is MessageIdFormat.HEX_IN_RECEIPT_DECIMAL and not from_receipt):
-            return format(int(value, 16), "x")
-        if fmt is MessageIdFormat.DECIMAL:
-            return str(int(value, 10))
-        if fmt is MessageIdFormat.HEX_IN_RECEIPT_DECIMAL:
-            return format(int(value, 10), "x")
-    except ValueError:
-        pass
-    return value
 
 
 @dataclass(frozen=True, slots=True)

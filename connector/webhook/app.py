@@ -25,7 +25,7 @@ from connector.config import Settings
 from connector.correlation import LocalIndex
 from connector.kafka.producer import AsyncProducer
 from connector.kafka.serde import Serde
-from connector.smpp.receipts import FINAL_STATUSES, ReportStatus
+from connector.reporting import FINAL_STATUSES, ReportStatus
 from connector.webhook.dedup import DeliveryDeduplicator
 from connector.webhook.openapi import openapi_document
 from connector.webhook.parsing import CallbackError, chat_status_report, inbound_reply, sms_status_report

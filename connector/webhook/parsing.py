@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from connector.records import millis
-from connector.smpp.receipts import MessageIdFormat, normalize_message_id, normalize_status
+from connector.reporting import MessageIdFormat, normalize_message_id, normalize_status
 
 _ZONE = re.compile(r"([+-])\s*(\d{1,2})(?::?(\d{2}))?\s*$")
 _TIME_FORMATS = ("%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S", "%Y-%m-%d %H:%M:%S")

@@ -7,13 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connector.smpp.receipts import (
-    MessageIdFormat,
-    ReceiptError,
-    ReportStatus,
-    normalize_message_id,
-    parse_receipt,
-)
+from connector.reporting import MessageIdFormat, ReportStatus, normalize_message_id
+from connector.smpp.receipts import ReceiptError, parse_receipt
 
 SEED_RECEIPT = (
     b"id:12345678 sub:000 dlvrd:001 submit date:2112310215 done date:2112310215 stat:DELIVRD err:000 text:this is text"
