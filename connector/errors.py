@@ -4,6 +4,10 @@
     ├── ConfigError            invalid configuration (names the key)
     │   └── TopicError         a topic missing and not creatable, or wrong (names the topic and the fix)
     ├── SerdeError             bytes that cannot be decoded as a record of the topic
+    ├── EncodingError          text that cannot be encoded as asked (GSM 03.38 forced, ...); also a ValueError
+    ├── FramingError           an SMPP stream that cannot be resynchronised; also a ValueError
+    ├── ReceiptError           a delivery receipt that cannot be parsed; also a ValueError
+    ├── CallbackError          a callback body missing or mistyping a field (names it); also a ValueError
     ├── ValidationError        a decodable request that must not be sent (names the field)
     ├── BindError              an SMPP bind could not be established (credentials vs network)
     ├── SessionClosed          an SMPP session ended; every pending request fails with the reason

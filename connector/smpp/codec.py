@@ -12,6 +12,8 @@ from typing import Any
 
 from smpplib import smpp
 
+from connector.errors import ConnectorError
+
 HEADER = struct.Struct(">LLLL")
 MAX_PDU_LENGTH = 64 * 1024
 
@@ -90,7 +92,7 @@ def decode(data: bytes) -> Pdu:
     return pdu
 
 
-class FramingError(ValueError):
+class FramingError(ConnectorError, ValueError):
     """A command_length no SMPP peer would send: the stream cannot be resynchronised."""
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from connector.errors import ConnectorError
+
 # GSM 03.38 basic character set, indexed by septet value. 0x1B is the escape to the extension table.
 _BASIC = (
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
@@ -72,7 +74,7 @@ class EncodedMessage:
         return ESM_CLASS_UDHI if len(self.parts) > 1 else 0
 
 
-class EncodingError(ValueError):
+class EncodingError(ConnectorError, ValueError):
     pass
 
 

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from connector.errors import ConnectorError
 from connector.reporting import MessageIdFormat, ReportStatus, normalize_message_id, normalize_status
 
 ESM_CLASS_DELIVERY_RECEIPT = 0x04
@@ -41,7 +42,7 @@ class Receipt:
     text: str | None
 
 
-class ReceiptError(ValueError):
+class ReceiptError(ConnectorError, ValueError):
     pass
 
 

@@ -8,6 +8,7 @@ import re
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from connector.errors import ConnectorError
 from connector.records import millis
 from connector.reporting import MessageIdFormat, normalize_message_id, normalize_status
 
@@ -15,7 +16,7 @@ _ZONE = re.compile(r"([+-])\s*(\d{1,2})(?::?(\d{2}))?\s*$")
 _TIME_FORMATS = ("%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S", "%Y-%m-%d %H:%M:%S")
 
 
-class CallbackError(ValueError):
+class CallbackError(ConnectorError, ValueError):
     def __init__(self, field: str, problem: str) -> None:
         super().__init__(f"{field}: {problem}")
         self.field = field
