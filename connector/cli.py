@@ -10,7 +10,6 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from connector.errors import ConfigError
 from connector.logs import configure_logging
@@ -115,10 +114,10 @@ def _kafka(args: argparse.Namespace) -> int:
     return kafka_main(args.kafka_args)
 
 
-def _roles() -> list[Any]:
+def _role_names() -> list[str]:
     from connector.config import Role
 
-    return list(Role)
+    return [role.value for role in Role]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -133,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     topics = sub.add_parser("topics", help="check or create the topics the connector's roles need")
     topics.add_argument("action", choices=["check", "create"])
     topics.add_argument("--config", type=Path, default=None)
-    topics.add_argument("--roles", nargs="*", choices=[role.value for role in _roles()], help="default: every role")
+    topics.add_argument("--roles", nargs="*", choices=_role_names(), help="default: every role")
     topics.set_defaults(handler=_topics)
     simulate = sub.add_parser("simulate", help="run the ViHAT SMSC simulator on 127.0.0.1")
     simulate.add_argument("--port", type=int, default=2775)

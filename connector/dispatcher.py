@@ -547,6 +547,3 @@ class Dispatcher:
     @property
     def in_flight(self) -> int:
         return len(self._flights)
-
-    def on_wire(self) -> int:
-        return sum(1 for flight in self._flights.values() if flight.departure.on_wire)

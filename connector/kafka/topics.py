@@ -25,7 +25,6 @@ from connector.errors import TopicError
 
 log = logging.getLogger(__name__)
 
-_DAY_MS = 86_400_000
 _NOT_ALLOWED = {
     KafkaError.TOPIC_AUTHORIZATION_FAILED,
     KafkaError.CLUSTER_AUTHORIZATION_FAILED,
@@ -163,7 +162,6 @@ class TopicAdmin:
 class TopicReport:
     created: list[str] = field(default_factory=list)
     checked: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
 
 
 def problems_of(spec: TopicSpec, state: TopicState, states: dict[str, TopicState]) -> list[str]:

@@ -4,5 +4,6 @@ API KEY", "Password: Your Secret KEY"). Local demo and tests only."""
 
 from __future__ import annotations
 
-DEMO_API_KEY = "5F3A9C27D1E84B06A2C7E95D13F0B8"
-DEMO_SECRET_KEY = "C0E4A19B7D3F5286E1B9A04C7D2E63"
+# Obviously made up, so no scanner or reader takes them for a real account's.
+DEMO_API_KEY = "DE" * 15
+DEMO_SECRET_KEY = "5EC0" * 7 + "DE"

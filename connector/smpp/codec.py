@@ -82,11 +82,6 @@ def encode_bind(
     return HEADER.pack(16 + len(body), _BIND_COMMAND_IDS[command], 0, sequence) + body
 
 
-def with_sequence(frame: bytes, sequence: int) -> bytes:
-    """`frame` with its header's sequence_number set: a PDU is built before it gets its number."""
-    return frame[:12] + sequence.to_bytes(4, "big") + frame[16:]
-
-
 def decode(data: bytes) -> Pdu:
     pdu: Pdu = smpp.parse_pdu(data, client=_CLIENT)
     return pdu

@@ -121,9 +121,9 @@ class SmppSession(asyncio.Protocol):
             raise BindError(f"{name}: cannot connect to {endpoint.host}:{endpoint.port}: {exc!r}") from exc
         try:
             response = await session._send_frame(
-                codec.encode_bind(
+                lambda sequence: codec.encode_bind(
                     f"bind_{bind_type.value}",
-                    0,
+                    sequence,
                     system_id=endpoint.system_id,
                     password=endpoint.password,
                     system_type=endpoint.system_type,
@@ -198,15 +198,18 @@ class SmppSession(asyncio.Protocol):
             if gate is not None:
                 await gate.acquire()
             written = departure.written if departure is not None else None
-            frame = codec.encode("submit_sm", 0, **fields)
-            return await self._send_frame(frame, self.timeouts.response, written)
+            return await self._send("submit_sm", self.timeouts.response, fields, written)
 
-    async def _send(self, command: str, timeout: float, fields: dict[str, Any]) -> codec.Pdu:
-        return await self._send_frame(codec.encode(command, 0, **fields), timeout)
+    async def _send(
+        self, command: str, timeout: float, fields: dict[str, Any], written: Callable[[], None] | None = None
+    ) -> codec.Pdu:
+        return await self._send_frame(lambda sequence: codec.encode(command, sequence, **fields), timeout, written)
 
-    async def _send_frame(self, frame: bytes, timeout: float, written: Callable[[], None] | None = None) -> codec.Pdu:
-        """Write `frame` with the next sequence number and await the response matched by it; `written`
-        runs in the same step as the write."""
+    async def _send_frame(
+        self, build: Callable[[int], bytes], timeout: float, written: Callable[[], None] | None = None
+    ) -> codec.Pdu:
+        """Write the PDU `build(sequence)` makes and await the response matched by its sequence number;
+        `written` runs in the same step as the write."""
         if self._transport is None or not self.is_open:
             raise SessionClosed(f"{self.name}: session is closed")
         sequence = self._next_sequence()
@@ -214,7 +217,7 @@ class SmppSession(asyncio.Protocol):
         self._pending[sequence] = (future, time.monotonic() + timeout)
         if written is not None:
             written()
-        self._transport.write(codec.with_sequence(frame, sequence))
+        self._transport.write(build(sequence))
         return await future
 
     # ---- asyncio.Protocol ----------------------------------------------------------------------
