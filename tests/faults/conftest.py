@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import signal
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from connector.config import Topics
-from connector.devstack.stack import TopicReader
+from connector.devstack.stack import ConnectorProcess, TopicReader
 from connector.schemas import SchemaName
 from connector.simulator.smsc import DEMO_PASSWORD, DEMO_SYSTEM_ID, SmscSimulator
 
@@ -56,7 +58,7 @@ class Tally:
         while time.monotonic() < deadline:
             later = [r for r in self.reader.records if r["received_at"].timestamp() >= wall_time]
             if later:
-                return min(r["completed_at"].timestamp() for r in later)
+                return float(min(r["completed_at"].timestamp() for r in later))
             self.read_until_distinct(len(self.by_request) + 1, timeout=0.5)
         return None
 
@@ -78,3 +80,33 @@ class Tally:
 def duplicate_sends(simulator: SmscSimulator) -> int:
     texts = Counter(part.text for part in simulator.stats.messages)
     return sum(count - 1 for count in texts.values() if count > 1)
+
+
+@dataclass
+class KillFigures:
+    finished_before: int  # distinct results read before the kill
+    distinct: int  # distinct results at the end
+    first_result: float  # seconds from the kill to the first result of a request the new process consumed
+    all_results: float  # seconds from the kill until `count` distinct results
+
+
+def kill_and_restart(
+    settings: dict[str, Any], workdir: Path, tally: Tally, *, results_before_kill: int, count: int, timeout: float
+) -> KillFigures:
+    """Run a connector until `results_before_kill`, kill -9 it, start another with the same settings (the
+    same group.instance.id: a container restarted in its pod) and wait for `count` distinct results."""
+    first = ConnectorProcess(settings, workdir, SMPP_ENV).start()
+    try:
+        tally.read_until_distinct(results_before_kill, timeout=90)
+        first.kill()  # SIGKILL: no drain, no commit, no unbind
+        killed_at, killed_wall, before = time.monotonic(), time.time(), len(tally.by_request)
+        second = ConnectorProcess(settings, workdir, SMPP_ENV).start()
+        try:
+            first_at = tally.first_consumed_after(killed_wall, timeout=120)
+            distinct = tally.read_until_distinct(count, timeout=timeout)
+            return KillFigures(before, distinct, (first_at or float("nan")) - killed_wall, time.monotonic() - killed_at)
+        finally:
+            second.signal(signal.SIGTERM)
+            second.wait(60)
+    finally:
+        first.kill()

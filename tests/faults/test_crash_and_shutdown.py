@@ -13,7 +13,7 @@ from confluent_kafka import Consumer, TopicPartition
 from connector.config import Topics
 from connector.devstack.stack import ConnectorProcess, produce_requests, sms_request
 from connector.simulator import SimulatorThread
-from tests.faults.conftest import SMPP_ENV, Tally, duplicate_sends, process_settings
+from tests.faults.conftest import SMPP_ENV, Tally, duplicate_sends, kill_and_restart, process_settings
 
 pytestmark = pytest.mark.integration
 
@@ -40,30 +40,17 @@ def test_kill_9_mid_stream_loses_nothing_and_sends_nothing_twice(
     settings = process_settings(kafka_bootstrap, topics, simulator.port, "kill9")
     settings["kafka"]["group_instance_id"] = "vihat-pod-0"  # static membership, as the Helm chart sets it
     tally = Tally.open(kafka_bootstrap, topics)
-    first = ConnectorProcess(settings, tmp_path, SMPP_ENV).start()
     try:
-        tally.read_until_distinct(1500, timeout=90)
-        first.kill()  # SIGKILL: no drain, no commit, no unbind
-        killed_at, killed_wall, done_before = time.monotonic(), time.time(), len(tally.by_request)
-        second = ConnectorProcess(settings, tmp_path, SMPP_ENV).start()
-        try:
-            first_at = tally.first_consumed_after(killed_wall, timeout=120)
-            first_result = (first_at or float("nan")) - killed_wall
-            distinct = tally.read_until_distinct(count, timeout=180)
-            recovered = time.monotonic() - killed_at
-        finally:
-            second.signal(signal.SIGTERM)
-            second.wait(60)
+        run = kill_and_restart(settings, tmp_path, tally, results_before_kill=1500, count=count, timeout=180)
     finally:
-        first.kill()
         tally.close()
-    outcomes = tally.outcomes()
+    distinct, outcomes = run.distinct, tally.outcomes()
     duplicates = duplicate_sends(simulator.simulator)
     print(
-        f"\nkill -9 after {done_before} results: {count} requests, {distinct} with a final result, "
+        f"\nkill -9 after {run.finished_before} results: {count} requests, {distinct} with a final result, "
         f"{count - distinct} lost, {tally.records} result records, outcomes {dict(outcomes)}, "
-        f"{duplicates} duplicate sends seen by the SMSC, first result {first_result:.1f}s and all results "
-        f"{recovered:.1f}s after the kill"
+        f"{duplicates} duplicate sends seen by the SMSC, first result {run.first_result:.1f}s and all results "
+        f"{run.all_results:.1f}s after the kill"
     )
     assert distinct == count
     assert tally.conflicting == []

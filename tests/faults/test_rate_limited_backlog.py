@@ -14,7 +14,7 @@ import pytest
 from connector.config import Topics
 from connector.devstack.stack import ConnectorProcess, produce_requests, sms_request
 from connector.simulator import SimulatorThread
-from tests.faults.conftest import SMPP_ENV, Tally, duplicate_sends, process_settings
+from tests.faults.conftest import SMPP_ENV, Tally, duplicate_sends, kill_and_restart, process_settings
 
 pytestmark = pytest.mark.integration
 
@@ -102,28 +102,17 @@ def test_kill_9_under_a_backlog_reports_ambiguous_only_what_was_on_the_wire(
     settings = rate_limited(kafka_bootstrap, topics, simulator.port, "kill9-backlog")
     settings["kafka"]["group_instance_id"] = "vihat-pod-0"  # type: ignore[index]
     tally = Tally.open(kafka_bootstrap, topics)
-    first = ConnectorProcess(settings, tmp_path, SMPP_ENV).start()
     try:
-        tally.read_until_distinct(150, timeout=60)
-        first.kill()  # SIGKILL: no drain, no commit, no unbind
-        killed_wall, before = time.time(), len(tally.by_request)
-        second = ConnectorProcess(settings, tmp_path, SMPP_ENV).start()
-        try:
-            first_at = tally.first_consumed_after(killed_wall, timeout=120)
-            first_result = (first_at or float("nan")) - killed_wall
-            distinct = tally.read_until_distinct(count, timeout=120)
-        finally:
-            second.signal(signal.SIGTERM)
-            second.wait(60)
+        run = kill_and_restart(settings, tmp_path, tally, results_before_kill=150, count=count, timeout=120)
     finally:
-        first.kill()
         tally.close()
-    outcomes = tally.outcomes()
+    distinct, outcomes = run.distinct, tally.outcomes()
     twice = duplicate_sends(simulator.simulator)
     print(
         f"\nkill -9 under a backlog ({BINDS} binds x {RATE}/s, window {WINDOW}): {count} requests, "
-        f"{before} finished before the kill, {outcomes['AMBIGUOUS']} AMBIGUOUS (bound: {BINDS * WINDOW} on the wire), "
-        f"{count - distinct} lost, {twice} sent twice; first result {first_result:.1f}s after the kill"
+        f"{run.finished_before} finished before the kill, {outcomes['AMBIGUOUS']} AMBIGUOUS (bound: "
+        f"{BINDS * WINDOW} on the wire), {count - distinct} lost, {twice} sent twice; first result "
+        f"{run.first_result:.1f}s after the kill"
     )
     assert distinct == count and twice == 0 and tally.conflicting == []
     assert outcomes["AMBIGUOUS"] <= BINDS * WINDOW
