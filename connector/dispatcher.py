@@ -508,21 +508,39 @@ class Dispatcher:
     def _publish(
         self, message: Message, request: dict[str, Any], result: dict[str, Any], encoded: bytes, record_done: bool
     ) -> None:
-        """Result, DONE state and index entries; the input offset completes when all are acknowledged."""
+        """DONE state, then result and index entries; the input offset completes when all are acknowledged.
+
+        The result is produced only once DONE is durable: a result in Kafka whose intent is still SENDING
+        would be contradicted by the next owner's AMBIGUOUS after a crash. The other way round (DONE
+        without its result) is healed by the next owner, which publishes the stored result again."""
         ids: list[str] = result["provider_message_ids"]
         topic, partition, offset = position(message)
         outputs = _Outputs(1 + len(ids) + record_done, lambda: self._offsets.complete(topic, partition, offset))
         key = request["request_id"]
-        self._producer.produce_reliably(self._topics.submit_results, key, encoded, outputs.acked)
+
+        def publish_outputs() -> None:
+            self._producer.produce_reliably(self._topics.submit_results, key, encoded, outputs.acked)
+            self._publish_index(request, result, outputs.acked)
+
         if record_done:
-            self._intents.record_done(partition, key, offset, encoded, outputs.acked)
+
+            def done_durable() -> None:
+                outputs.acked()
+                publish_outputs()
+
+            self._intents.record_done(partition, key, offset, encoded, done_durable)
+        else:
+            publish_outputs()
+
+    def _publish_index(self, request: dict[str, Any], result: dict[str, Any], acked: Callable[[], None]) -> None:
+        ids: list[str] = result["provider_message_ids"]
         submitted = result["submitted_at"] or result["completed_at"]
         if isinstance(submitted, datetime):
             submitted = millis(submitted.timestamp())
         for number, message_id in enumerate(ids, 1):
             entry = {
                 "provider_message_id": message_id,
-                "request_id": key,
+                "request_id": request["request_id"],
                 "channel": request["channel"],
                 "part_number": number,
                 "total_parts": len(ids),
@@ -530,7 +548,7 @@ class Dispatcher:
                 "metadata": request.get("metadata") or {},
             }
             self._producer.produce_reliably(
-                self._topics.message_index, message_id, self._index_serde.encode(entry), outputs.acked
+                self._topics.message_index, message_id, self._index_serde.encode(entry), acked
             )
 
     def _dead_letter(self, message: Message, error: SerdeError) -> None:

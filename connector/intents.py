@@ -6,7 +6,8 @@ input partition owns its state. Per request:
 
     SENDING   written while the request holds a window slot (or its REST token), before it is written
               to the provider: only requests that may be on the wire are ever SENDING
-    DONE      the input record's offset and the result's bytes, written with the result
+    DONE      the input record's offset and the result's bytes, written before the result (the result is
+              produced once DONE is durable, so no result contradicts a SENDING left by a crash)
     tombstone the request was given back before it left the process (graceful stop, rebalance)
 
 and per partition a HANDOVER marker with the input position its owner had read up to, written by an
