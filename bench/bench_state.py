@@ -23,7 +23,7 @@ from confluent_kafka import Producer
 from connector.config import Role, Settings
 from connector.devstack.kafka_broker import LocalKafka, existing_or_local_broker
 from connector.devstack.stack import prefixed_topics, sms_request
-from connector.intents import IntentLog, Restored
+from connector.dispatcher.intents import IntentLog, Restored
 from connector.kafka.producer import AsyncProducer
 from connector.kafka.serde import SingleObjectSerde
 from connector.kafka.topics import ensure_topics

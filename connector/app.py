@@ -13,19 +13,19 @@ from connector.correlation import LocalIndex
 from connector.correlator.correlator import Correlator
 from connector.correlator.finals import RequestFinals
 from connector.dispatcher import Dispatcher, drain_capacity
+from connector.dispatcher.delivery import DeliverHandler
+from connector.dispatcher.intents import IntentLog
+from connector.dispatcher.routing import Router
 from connector.errors import ConfigError
 from connector.http_app import build_http_app
 from connector.httpserver import UvicornServer
-from connector.intents import IntentLog
 from connector.kafka.producer import AsyncProducer
 from connector.kafka.serde import Serde, Serialization, make_serde
 from connector.kafka.topics import ensure_topics
 from connector.metrics import Metrics
 from connector.ratelimit import RateLimit
-from connector.reports import DeliverHandler
 from connector.rest.client import RestClient, RestEndpoint, RestPolicy
 from connector.rest.codes import Api
-from connector.routing import Router
 from connector.schemas import SchemaName
 from connector.smpp.pool import BindPool, PoolSettings, RetryPolicy
 from connector.smpp.session import Endpoint, Timeouts

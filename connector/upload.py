@@ -9,10 +9,10 @@ from pathlib import Path
 
 from connector.app import rest_endpoint, rest_policy
 from connector.config import load_settings
+from connector.dispatcher.validation import validate_upload
 from connector.errors import ValidationError
 from connector.records import ResultStatus
 from connector.rest.client import RestClient
-from connector.validation import validate_upload
 
 
 def upload_voice(path: Path, config: Path | None) -> int:

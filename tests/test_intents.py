@@ -10,7 +10,7 @@ import pytest
 from confluent_kafka import Producer
 
 from connector.config import Topics
-from connector.intents import Intent, IntentLog, Restored
+from connector.dispatcher.intents import Intent, IntentLog, Restored
 from connector.kafka.producer import AsyncProducer
 
 pytestmark = pytest.mark.integration

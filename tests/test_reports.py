@@ -7,9 +7,9 @@ import asyncio
 from connector.config import Settings
 from connector.correlation import LocalIndex
 from connector.devstack.kafka_broker import free_port
+from connector.dispatcher.delivery import DeliverHandler
 from connector.kafka.producer import AsyncProducer
 from connector.kafka.serde import SingleObjectSerde
-from connector.reports import DeliverHandler
 from connector.schemas import SchemaName
 from connector.smpp import codec
 from connector.smpp.status import ESME_RX_T_APPN

@@ -3,8 +3,7 @@ from __future__ import annotations
 import pytest
 
 from connector.devstack.stack import sms_request
-from connector.errors import ValidationError
-from connector.validation import (
+from connector.dispatcher.validation import (
     validate_common,
     validate_sender,
     validate_sms_content,
@@ -13,6 +12,7 @@ from connector.validation import (
     validate_voice_otp,
     viber_body_type,
 )
+from connector.errors import ValidationError
 
 
 def test_valid_request_passes() -> None:

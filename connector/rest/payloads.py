@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from connector.dispatcher.validation import viber_body_type
 from connector.smpp.encoding import fits_gsm
-from connector.validation import viber_body_type
 
 VIBER_CHANNEL_TYPE = 16
 VOICE_OTP_TYPE = 1

@@ -15,11 +15,11 @@ import pytest
 
 from connector.config import Settings
 from connector.devstack.stack import channel_request, sms_request
+from connector.dispatcher.routing import Router, SendOutcome
 from connector.errors import ValidationError
 from connector.records import ResultStatus
 from connector.rest.client import RestClient, RestEndpoint, RestPolicy
 from connector.rest.codes import Api
-from connector.routing import Router, SendOutcome
 from connector.simulator import RestSimulatorSettings, SimulatorThread
 from connector.simulator.accounts import DEMO_API_KEY, DEMO_SECRET_KEY
 

@@ -10,6 +10,12 @@ from typing import Any
 
 from connector.config import Settings
 from connector.departure import Departure
+from connector.dispatcher.validation import (
+    validate_sender,
+    validate_sms_content,
+    validate_voice_file,
+    validate_voice_otp,
+)
 from connector.errors import ConnectorError, SessionClosed, SubmitRejected, ValidationError
 from connector.records import ResultStatus
 from connector.reporting import MessageIdFormat, normalize_message_id
@@ -18,12 +24,6 @@ from connector.rest.codes import Api
 from connector.rest.payloads import chat_payload, sms_payload, voice_file_payload, voice_otp_payload
 from connector.smpp.encoding import EncodedMessage, EncodingError, encode_text
 from connector.smpp.pool import BindPool
-from connector.validation import (
-    validate_sender,
-    validate_sms_content,
-    validate_voice_file,
-    validate_voice_otp,
-)
 
 OnMessageId = Callable[[int, int, str], None]  # (part number, total parts, provider message id)
 

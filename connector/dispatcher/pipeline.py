@@ -33,8 +33,10 @@ from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 from connector.config import Settings
 from connector.correlation import IndexEntry, LocalIndex
 from connector.departure import Departure
+from connector.dispatcher.intents import Intent, IntentLog
+from connector.dispatcher.routing import Router
+from connector.dispatcher.validation import validate_common
 from connector.errors import SerdeError, ValidationError
-from connector.intents import Intent, IntentLog
 from connector.kafka.deadletter import error_headers
 from connector.kafka.messages import is_record, position
 from connector.kafka.offsets import OffsetTracker, commit_completed
@@ -43,8 +45,6 @@ from connector.kafka.serde import Serde
 from connector.logs import mask_phone
 from connector.metrics import Metrics
 from connector.records import ResultStatus, millis, submit_result
-from connector.routing import Router
-from connector.validation import validate_common
 
 log = logging.getLogger(__name__)
 
