@@ -27,9 +27,7 @@ from connector.config import Settings
 from connector.correlation import IndexEntry
 from connector.correlator.store import IndexStore
 from connector.errors import SerdeError
-from connector.kafka.deadletter import error_headers
-from connector.kafka.messages import is_record, position
-from connector.kafka.offsets import OffsetTracker, commit_completed
+from connector.kafka.consumer import ConsumerLoop, consumer_config
 from connector.kafka.producer import AsyncProducer
 from connector.kafka.serde import Serde
 
@@ -52,52 +50,36 @@ class Correlator:
         self._report_serde = report_serde
         directory = Path(self._settings.store_dir or tempfile.mkdtemp(prefix="vihat-correlator-"))
         self._store = IndexStore(directory / "index.sqlite")
-        self._offsets = OffsetTracker()
         self._held: dict[str, list[_Held]] = {}
         self._restoring: set[int] = set()  # index partitions still being read up to their end
+        self._last_prune = time.monotonic()
         self.counts: Counter[str] = Counter()  # hit, late, uncorrelated
         self.ready = asyncio.Event()
-        self._consumer = Consumer(
-            {
-                "bootstrap.servers": settings.kafka.bootstrap_servers,
-                "group.id": f"{settings.kafka.group_id}-correlator",
-                "enable.auto.commit": "false",
-                "auto.offset.reset": "earliest",
-                # Range gives partition p of both topics to the same member: the co-partitioning this needs.
-                "partition.assignment.strategy": "range",
-                **settings.kafka.membership(),
-                **settings.kafka.consumer,
-            }
+        # Range gives partition p of both topics to the same member: the co-partitioning this needs.
+        config = consumer_config(
+            settings.kafka, f"{settings.kafka.group_id}-correlator", **{"partition.assignment.strategy": "range"}
         )
+        self._kafka = ConsumerLoop(config, producer, self._topics.dead_letter)
+        self._consumer = self._kafka.consumer
 
     async def run(self, stop: asyncio.Event) -> None:
-        consumer = self._consumer
-        consumer.subscribe(
+        self._kafka.subscribe(
             [self._topics.message_index, self._topics.reports_raw], on_assign=self._on_assign, on_revoke=self._on_revoke
         )
-        last_commit = last_prune = time.monotonic()
         try:
-            while not stop.is_set():
-                messages = consumer.consume(500, timeout=0)
-                for message in messages:
-                    self._accept(message)
-                if self._restoring:
-                    self._resume_restored()
-                now = time.monotonic()
-                self._release_expired(now)
-                if now - last_commit >= 1.0:
-                    commit_completed(consumer, self._offsets, synchronous=False)
-                    last_commit = now
-                if now - last_prune >= 600:
-                    last_prune = now
-                    self._store.prune(time.time() - self._settings.correlation_window)
-                await asyncio.sleep(0 if messages else 0.005)
+            await self._kafka.run(stop, self._accept, tick=self._tick)
         finally:
             # Held reports stay uncommitted: the next owner of their partition reads them again.
-            await self._producer.flush()
-            commit_completed(consumer, self._offsets, synchronous=True)
-            consumer.close()
+            await self._kafka.close()
             self._store.close()
+
+    def _tick(self, now: float) -> None:
+        if self._restoring:
+            self._resume_restored()
+        self._release_expired(now)
+        if now - self._last_prune >= 600:
+            self._last_prune = now
+            self._store.prune(time.time() - self._settings.correlation_window)
 
     # ---- assignment ----------------------------------------------------------------------------
 
@@ -126,13 +108,13 @@ class Correlator:
                 self._consumer.resume([TopicPartition(self._topics.reports_raw, partition)])
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        commit_completed(consumer, self._offsets, synchronous=True)
+        self._kafka.commit(synchronous=True)
         for partition in partitions:
             if partition.topic == self._topics.message_index:
                 self._store.drop_partition(partition.partition)
                 self._restoring.discard(partition.partition)
             else:
-                self._offsets.forget(partition.topic, partition.partition)
+                self._kafka.forget(partition.topic, partition.partition)
                 # Held reports of a revoked partition are re-read by its next owner (not committed).
                 for provider_id in [
                     k for k, v in self._held.items() if v[0].message.partition() == partition.partition
@@ -142,8 +124,6 @@ class Correlator:
     # ---- records -------------------------------------------------------------------------------
 
     def _accept(self, message: Message) -> None:
-        if not is_record(message):
-            return
         if message.topic() == self._topics.message_index:
             self._index(message)
         else:
@@ -170,18 +150,11 @@ class Correlator:
                     self._emit(held.message, held.report, index_entry, "late")
 
     def _report(self, message: Message) -> None:
-        topic, partition, offset = position(message)
-        self._offsets.track(topic, partition, offset)
+        self._kafka.track(message)
         try:
             report = self._report_serde.decode(message.value() or b"")
         except SerdeError as exc:
-            self._producer.produce_reliably(
-                self._topics.dead_letter,
-                message.key(),
-                message.value() or b"",
-                lambda: self._offsets.complete(topic, partition, offset),
-                headers=error_headers(message, "VALUE_CONVERTER", exc),
-            )
+            self._kafka.dead_letter(message, exc)
             return
         if report["request_id"] is not None:  # the receiving process knew the id already
             self._emit(message, report, None, "hit")
@@ -215,12 +188,8 @@ class Correlator:
                 "metadata": entry.metadata,
             }
         key = report["request_id"] or report["provider_message_id"]
-        topic, partition, offset = position(message)
         self._producer.produce_reliably(
-            self._topics.delivery_reports,
-            key,
-            self._report_serde.encode(report),
-            lambda: self._offsets.complete(topic, partition, offset),
+            self._topics.delivery_reports, key, self._report_serde.encode(report), self._kafka.completion(message)
         )
 
     @property

@@ -14,13 +14,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Consumer, Message
+from confluent_kafka import Message
 
 from connector.config import Settings
 from connector.correlator.store import PartsStore
 from connector.errors import SerdeError
-from connector.kafka.messages import is_record, position
-from connector.kafka.offsets import OffsetTracker, commit_completed
+from connector.kafka.consumer import ConsumerLoop, consumer_config
 from connector.kafka.producer import AsyncProducer
 from connector.kafka.serde import Serde
 from connector.reporting import FINAL_STATUSES, ReportStatus
@@ -45,59 +44,33 @@ class RequestFinals:
         self._serde = report_serde
         directory = Path(settings.correlator.store_dir or tempfile.mkdtemp(prefix="vihat-finals-"))
         self._store = PartsStore(directory / "parts.sqlite")
-        self._offsets = OffsetTracker()
         self.emitted = 0
-        self._consumer = Consumer(
-            {
-                "bootstrap.servers": settings.kafka.bootstrap_servers,
-                "group.id": f"{settings.kafka.group_id}-finals",
-                "enable.auto.commit": "false",
-                "auto.offset.reset": "earliest",
-                **settings.kafka.membership(),
-                **settings.kafka.consumer,
-            }
-        )
+        config = consumer_config(settings.kafka, f"{settings.kafka.group_id}-finals")
+        self._kafka = ConsumerLoop(config, producer, settings.kafka.topics.dead_letter)
 
     async def run(self, stop: asyncio.Event) -> None:
-        consumer = self._consumer
-        consumer.subscribe([self._topic], on_revoke=lambda c, _: commit_completed(c, self._offsets, synchronous=True))
-        last_commit = time.monotonic()
+        self._kafka.subscribe([self._topic], on_revoke=lambda _consumer, _partitions: self._kafka.commit(True))
         try:
-            while not stop.is_set():
-                messages = consumer.consume(500, timeout=0)
-                for message in messages:
-                    self._accept(message)
-                if time.monotonic() - last_commit >= 1.0:
-                    commit_completed(consumer, self._offsets, synchronous=False)
-                    last_commit = time.monotonic()
-                await asyncio.sleep(0 if messages else 0.01)
+            await self._kafka.run(stop, self._accept)
         finally:
-            await self._producer.flush()
-            commit_completed(consumer, self._offsets, synchronous=True)
-            consumer.close()
+            await self._kafka.close()
             self._store.close()
 
     def _accept(self, message: Message) -> None:
-        if not is_record(message):
-            return
-        topic, partition, offset = position(message)
-        self._offsets.track(topic, partition, offset)
+        self._kafka.track(message)
         try:
             report = self._serde.decode(message.value() or b"")
         except SerdeError:
-            self._offsets.complete(topic, partition, offset)
+            self._kafka.complete(message)  # not ours to judge: the correlator wrote it, its readers see it
             return
         statuses = self._part_statuses(report)
         if statuses is None:
-            self._offsets.complete(topic, partition, offset)
+            self._kafka.complete(message)
             return
         final = self._request_report(report, statuses)
         self.emitted += 1
         self._producer.produce_reliably(
-            self._topic,
-            report["request_id"],
-            self._serde.encode(final),
-            lambda: self._offsets.complete(topic, partition, offset),
+            self._topic, report["request_id"], self._serde.encode(final), self._kafka.completion(message)
         )
 
     def _part_statuses(self, report: dict[str, Any]) -> list[str] | None:

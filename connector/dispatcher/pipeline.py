@@ -37,9 +37,8 @@ from connector.dispatcher.intents import Intent, IntentLog
 from connector.dispatcher.routing import Router
 from connector.dispatcher.validation import validate_common
 from connector.errors import SerdeError, ValidationError
-from connector.kafka.deadletter import error_headers
-from connector.kafka.messages import is_record, position
-from connector.kafka.offsets import OffsetTracker, commit_completed
+from connector.kafka.consumer import ConsumerLoop, consumer_config
+from connector.kafka.messages import position
 from connector.kafka.producer import AsyncProducer
 from connector.kafka.serde import Serde
 from connector.logs import mask_phone
@@ -48,8 +47,6 @@ from connector.records import ResultStatus, millis, submit_result
 
 log = logging.getLogger(__name__)
 
-_BATCH = 500
-_POLL_SECONDS = 0.05
 T = TypeVar("T")
 PartitionKey = tuple[str, int]
 
@@ -118,10 +115,10 @@ class Dispatcher:
         self._result_serde = result_serde
         self._index_serde = index_serde
         self._index = index
-        self._offsets = OffsetTracker()
         self._intents = intents
         self.capacity = capacity or settings.dispatcher.max_in_flight
         self._restoring: set[PartitionKey] = set()
+        self._rewound: set[PartitionKey] = set()  # restoring partitions already sought back to their first record
         self._restored: set[PartitionKey] = set()
         self._read_upto: dict[PartitionKey, int] = {}  # next input offset per partition, for handover marks
         self._refreshes: dict[int, asyncio.Future[Any]] = {}
@@ -132,19 +129,20 @@ class Dispatcher:
         self._assignment: list[TopicPartition] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = 0
-        self._consumer = Consumer(
-            {
-                "bootstrap.servers": settings.kafka.bootstrap_servers,
-                "group.id": settings.kafka.group_id,
-                "enable.auto.commit": "false",
-                "auto.offset.reset": "earliest",
+        config = consumer_config(
+            settings.kafka,
+            settings.kafka.group_id,
+            **{
                 "partition.assignment.strategy": "cooperative-sticky",
                 "statistics.interval.ms": 5000,
                 "stats_cb": metrics.on_consumer_statistics,
-                **settings.kafka.membership(),
-                **settings.kafka.consumer,
-            }
+            },
         )
+        self._kafka = ConsumerLoop(
+            config, producer, self._topics.dead_letter, commit_interval=self._limits.commit_interval, threaded=True
+        )
+        self._consumer = self._kafka.consumer
+        self._last_prune = time.monotonic()
         self.consumed = 0
         self.results: Counter[tuple[str, str, str]] = Counter()  # (channel, route, status)
         self.provider_codes: Counter[tuple[str, str]] = Counter()  # (route, code)
@@ -161,44 +159,23 @@ class Dispatcher:
     async def run(self, stop: asyncio.Event) -> None:
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
-        consumer = self._consumer
-        consumer.subscribe(
-            [self._topics.send_requests],
-            on_assign=self._on_assign,
-            on_revoke=self._on_revoke,
-            on_lost=self._on_lost,
+        self._kafka.subscribe(
+            [self._topics.send_requests], on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
         )
-        last_commit = last_prune = time.monotonic()
         try:
-            while not stop.is_set():
-                # The consumer is touched only here, between polls, and by the rebalance callbacks on the
-                # polling thread: a call from the loop while a callback waits for the loop would block.
-                self._resume_restored()
-                self._apply_backpressure()
-                now = time.monotonic()
-                if now - last_commit >= self._limits.commit_interval:
-                    last_commit = now
-                    self._commit(synchronous=False)
-                if now - last_prune >= 600:
-                    last_prune = now
-                    self._intents.prune()
-                # Never take more than the room left: what is held is what a rebalance or crash delays.
-                room = max(1, min(_BATCH, self.capacity - len(self._flights)))
-                messages = await asyncio.to_thread(consumer.consume, room, _POLL_SECONDS)
-                rewound: set[PartitionKey] = set()
-                for message in messages:
-                    key = (message.topic() or "", message.partition() or 0)
-                    if key in self._restoring:
-                        # Fetched before the pause took hold: read it again once the state is restored.
-                        if key not in rewound:
-                            rewound.add(key)
-                            consumer.seek(TopicPartition(key[0], key[1], message.offset() or 0))
-                        continue
-                    self._accept(message)
-                self._apply_backpressure()
-                await asyncio.sleep(0)
+            # Never take more than the room left: what is held is what a rebalance or crash delays.
+            await self._kafka.run(stop, self._accept, tick=self._tick, room=lambda: self.capacity - len(self._flights))
         finally:
             await self._drain()
+
+    def _tick(self, now: float) -> None:
+        # The consumer is touched only here, between polls, and by the rebalance callbacks on the polling
+        # thread: a call from the loop while a callback waits for the loop would block.
+        self._resume_restored()
+        self._apply_backpressure()
+        if now - self._last_prune >= 600:
+            self._last_prune = now
+            self._intents.prune()
 
     # ---- rebalance callbacks (they run on the polling thread) ----------------------------------
 
@@ -232,7 +209,7 @@ class Dispatcher:
         keys = {(p.topic, p.partition) for p in partitions}
         if not self._closing:  # at close, _drain has done this for every partition already
             self._in_loop(self._hand_over(keys, self._limits.shutdown_timeout))
-        commit_completed(consumer, self._offsets, synchronous=True)
+        self._kafka.commit(synchronous=True)
         consumer.incremental_unassign(partitions)
         self._in_loop(self._revoked(keys))
 
@@ -248,9 +225,10 @@ class Dispatcher:
     async def _revoked(self, keys: set[PartitionKey]) -> None:
         self._assignment = [p for p in self._assignment if (p.topic, p.partition) not in keys]
         for topic, partition in keys:
-            self._offsets.forget(topic, partition)
+            self._kafka.forget(topic, partition)
             self._intents.forget(partition)
             self._restoring.discard((topic, partition))
+            self._rewound.discard((topic, partition))
             self._restored.discard((topic, partition))
             self._read_upto.pop((topic, partition), None)
 
@@ -304,8 +282,7 @@ class Dispatcher:
             restore.cancel()
         keys = {(p.topic, p.partition) for p in self._assignment} | {f.key for f in self._flights.values()}
         await self._hand_over(keys, self._limits.shutdown_timeout)
-        self._commit(synchronous=True)
-        await asyncio.to_thread(self._consumer.close)
+        await self._kafka.close()
 
     # ---- state restore -------------------------------------------------------------------------
 
@@ -327,6 +304,7 @@ class Dispatcher:
             restored.seconds,
         )
         self._restoring.discard((topic, partition))
+        self._rewound.discard((topic, partition))
         self._restored.add((topic, partition))  # resumed by the loop, between polls
         if not self._restoring:
             self.ready.set()
@@ -364,29 +342,31 @@ class Dispatcher:
             self._consumer.resume([p for p in self._assignment if (p.topic, p.partition) not in self._restoring])
             self._paused = False
 
-    def _commit(self, synchronous: bool) -> None:
-        commit_completed(self._consumer, self._offsets, synchronous=synchronous)
-
     # ---- one record ----------------------------------------------------------------------------
 
     def _accept(self, message: Message) -> None:
-        if not is_record(message):
+        topic, partition, offset = position(message)
+        if (topic, partition) in self._restoring:
+            # Fetched before the pause took hold: read it again once the state is restored.
+            if (topic, partition) not in self._rewound:
+                self._rewound.add((topic, partition))
+                self._consumer.seek(TopicPartition(topic, partition, offset))
             return
         self.consumed += 1
-        topic, partition, offset = position(message)
-        self._offsets.track(topic, partition, offset)
+        self._kafka.track(message)
         self._read_upto[(topic, partition)] = offset + 1
         received_at = time.time()
         try:
             request = self._request_serde.decode(message.value() or b"")
         except SerdeError as exc:
-            self._dead_letter(message, exc)
+            self.dead_letters += 1
+            self._kafka.dead_letter(message, exc)
             return
         known = self._intents.lookup(request["request_id"])
         if known is not None and known.intent is Intent.DONE and known.result is not None:
             if known.finished_record(offset):
                 self.skipped += 1  # re-read after a clean handover: its result is in Kafka already
-                self._offsets.complete(topic, partition, offset)
+                self._kafka.complete(message)
             else:
                 self._replay(message, request, known.result)
             return
@@ -514,8 +494,8 @@ class Dispatcher:
         would be contradicted by the next owner's AMBIGUOUS after a crash. The other way round (DONE
         without its result) is healed by the next owner, which publishes the stored result again."""
         ids: list[str] = result["provider_message_ids"]
-        topic, partition, offset = position(message)
-        outputs = _Outputs(1 + len(ids) + record_done, lambda: self._offsets.complete(topic, partition, offset))
+        _topic, partition, offset = position(message)
+        outputs = _Outputs(1 + len(ids) + record_done, self._kafka.completion(message))
         key = request["request_id"]
 
         def publish_outputs() -> None:
@@ -550,17 +530,6 @@ class Dispatcher:
             self._producer.produce_reliably(
                 self._topics.message_index, message_id, self._index_serde.encode(entry), acked
             )
-
-    def _dead_letter(self, message: Message, error: SerdeError) -> None:
-        self.dead_letters += 1
-        topic, partition, offset = position(message)
-        self._producer.produce_reliably(
-            self._topics.dead_letter,
-            message.key(),
-            message.value() or b"",
-            lambda: self._offsets.complete(topic, partition, offset),
-            headers=error_headers(message, "VALUE_CONVERTER", error),
-        )
 
     @property
     def in_flight(self) -> int:

@@ -1,0 +1,147 @@
+"""One consumer loop for every role: subscribe, batch consume, pause and resume, offset tracking and
+commits (only up to the highest contiguous completed offset), the dead-letter step, and the drain at
+the end. The dispatcher, the correlator and the request finals keep only what they do with one record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+from confluent_kafka import Consumer, Message, TopicPartition
+
+from connector.config import KafkaSettings
+from connector.kafka.deadletter import error_headers
+from connector.kafka.messages import is_record, position
+from connector.kafka.offsets import OffsetTracker, commit_completed
+from connector.kafka.producer import AsyncProducer
+
+DEFAULTS: dict[str, Any] = {"enable.auto.commit": "false", "auto.offset.reset": "earliest"}
+
+RebalanceCallback = Callable[[Consumer, list[TopicPartition]], None]
+
+
+def consumer_config(kafka: KafkaSettings, group_id: str, **overrides: Any) -> dict[str, Any]:
+    """The defaults every role shares, then the role's own, then static membership and the operator's
+    `kafka.consumer` settings, which win."""
+    return {
+        "bootstrap.servers": kafka.bootstrap_servers,
+        "group.id": group_id,
+        **DEFAULTS,
+        **overrides,
+        **kafka.membership(),
+        **kafka.consumer,
+    }
+
+
+class ConsumerLoop:
+    """A consumer and the bookkeeping of the records it handed out.
+
+    `threaded`: poll from a worker thread, so rebalance callbacks (which run inside the poll) can wait
+    for the event loop; the consumer is then touched from the loop only between polls."""
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        producer: AsyncProducer,
+        dead_letter_topic: str,
+        *,
+        commit_interval: float = 1.0,
+        batch: int = 500,
+        threaded: bool = False,
+    ) -> None:
+        self.consumer = Consumer(config)
+        self.offsets = OffsetTracker()
+        self._producer = producer
+        self._dead_letter_topic = dead_letter_topic
+        self._commit_interval = commit_interval
+        self._batch = batch
+        self._threaded = threaded
+
+    def subscribe(
+        self,
+        topics: list[str],
+        on_assign: RebalanceCallback | None = None,
+        on_revoke: RebalanceCallback | None = None,
+        on_lost: RebalanceCallback | None = None,
+    ) -> None:
+        callbacks = {"on_assign": on_assign, "on_revoke": on_revoke, "on_lost": on_lost}
+        self.consumer.subscribe(topics, **{name: cb for name, cb in callbacks.items() if cb is not None})
+
+    async def run(
+        self,
+        stop: asyncio.Event,
+        accept: Callable[[Message], None],
+        *,
+        tick: Callable[[float], None] | None = None,
+        room: Callable[[], int] | None = None,
+    ) -> None:
+        """Consume until `stop`: `tick(now)` before every poll, at most `room()` records per poll (the
+        batch size otherwise), `accept` for each record, commits every `commit_interval`."""
+        consumer = self.consumer
+        last_commit = time.monotonic()
+        while not stop.is_set():
+            now = time.monotonic()
+            if tick is not None:
+                tick(now)
+            if now - last_commit >= self._commit_interval:
+                last_commit = now
+                self.commit(synchronous=False)
+            size = max(1, min(self._batch, room())) if room is not None else self._batch
+            if self._threaded:
+                messages = await asyncio.to_thread(consumer.consume, size, 0.05)
+            else:
+                messages = consumer.consume(size, timeout=0)
+            for message in messages:
+                if is_record(message):
+                    accept(message)
+            await asyncio.sleep(0 if messages or self._threaded else 0.005)
+
+    # ---- offsets -------------------------------------------------------------------------------
+
+    def track(self, message: Message) -> tuple[str, int, int]:
+        """Start tracking a record's offset; it commits once `complete` was called for it (and for
+        every record before it)."""
+        topic, partition, offset = position(message)
+        self.offsets.track(topic, partition, offset)
+        return topic, partition, offset
+
+    def completion(self, message: Message) -> Callable[[], None]:
+        """A callback that completes `message`'s offset, for the last acknowledgement of its output."""
+        topic, partition, offset = position(message)
+        return lambda: self.offsets.complete(topic, partition, offset)
+
+    def complete(self, message: Message) -> None:
+        self.offsets.complete(*position(message))
+
+    def commit(self, synchronous: bool) -> None:
+        commit_completed(self.consumer, self.offsets, synchronous=synchronous)
+
+    def forget(self, topic: str, partition: int) -> None:
+        self.offsets.forget(topic, partition)
+
+    # ---- records that cannot be handled --------------------------------------------------------
+
+    def dead_letter(self, message: Message, error: BaseException, stage: str = "VALUE_CONVERTER") -> None:
+        """Write the record as it came, with Connect's error headers; its offset completes when the
+        dead-letter topic has it."""
+        self._producer.produce_reliably(
+            self._dead_letter_topic,
+            message.key(),
+            message.value() or b"",
+            self.completion(message),
+            headers=error_headers(message, stage, error),
+        )
+
+    # ---- the end -------------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Flush what was produced, commit what completed, leave the group."""
+        await self._producer.flush()
+        self.commit(synchronous=True)
+        if self._threaded:  # its revoke callback waits for the event loop
+            await asyncio.to_thread(self.consumer.close)
+        else:
+            self.consumer.close()
