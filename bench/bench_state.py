@@ -28,6 +28,7 @@ from connector.kafka.producer import AsyncProducer
 from connector.kafka.serde import SingleObjectSerde
 from connector.kafka.topics import ensure_topics
 from connector.records import ResultStatus, submit_result
+from connector.requests import Route, SendRequest
 from connector.schemas import SchemaName
 
 DAY = 86_400.0
@@ -36,11 +37,11 @@ DAY = 86_400.0
 def fill(bootstrap: str, topic: str, entries: int, timestamp_ms: int | None) -> None:
     result = SingleObjectSerde(SchemaName.SUBMIT_RESULT).encode(
         submit_result(
-            sms_request("r", "84968501615", "hello"),
+            SendRequest.from_record(sms_request("r", "84968501615", "hello")),
             ResultStatus.ACCEPTED,
             received_at=time.time(),
             completed_at=time.time(),
-            route="SMPP",
+            route=Route.SMPP,
             provider_code="ESME_ROK",
             message_ids=["5f3a9c27d1e84b06"],
         )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from typing import Any
 
+from connector.requests import Route, SendRequest
+
 
 class ResultStatus(enum.Enum):
     ACCEPTED = "ACCEPTED"
@@ -18,12 +20,12 @@ def millis(seconds: float) -> int:
 
 
 def submit_result(
-    request: dict[str, Any],
+    request: SendRequest,
     status: ResultStatus,
     *,
     received_at: float,
     completed_at: float,
-    route: str | None = None,
+    route: Route | None = None,
     provider_code: str | None = None,
     description: str | None = None,
     message_ids: list[str] | None = None,
@@ -32,9 +34,9 @@ def submit_result(
 ) -> dict[str, Any]:
     ids = message_ids or []
     return {
-        "request_id": request["request_id"],
-        "channel": request.get("channel"),
-        "route": route or "NONE",
+        "request_id": request.request_id,
+        "channel": request.channel.value,
+        "route": route.value if route is not None else "NONE",
         "status": status.value,
         "provider_code": provider_code,
         "description": description,
@@ -44,5 +46,5 @@ def submit_result(
         "received_at": millis(received_at),
         "submitted_at": millis(submitted_at) if submitted_at is not None else None,
         "completed_at": millis(completed_at),
-        "metadata": request.get("metadata") or {},
+        "metadata": dict(request.metadata),
     }

@@ -9,10 +9,20 @@ from pathlib import Path
 
 from connector.app import rest_endpoint, rest_policy
 from connector.config import load_settings
-from connector.dispatcher.validation import validate_upload
 from connector.errors import ValidationError
 from connector.records import ResultStatus
 from connector.rest.client import RestClient
+
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # seed: "Max file length is 5MB"
+
+
+def validate_upload(file_name: str, size: int) -> None:
+    if not file_name.lower().endswith(".mp3"):
+        raise ValidationError("file", "must be an .mp3 recording")
+    if size > MAX_UPLOAD_BYTES:
+        raise ValidationError("file", f"is {size} bytes, at most {MAX_UPLOAD_BYTES} (5 MB) allowed")
+    if size == 0:
+        raise ValidationError("file", "is empty")
 
 
 def upload_voice(path: Path, config: Path | None) -> int:

@@ -1,22 +1,34 @@
+"""One `validate(request, settings)` before anything is written: each failure names the field."""
+
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 
-from connector.devstack.stack import sms_request
-from connector.dispatcher.validation import (
-    validate_common,
-    validate_sender,
-    validate_sms_content,
-    validate_upload,
-    validate_voice_file,
-    validate_voice_otp,
-    viber_body_type,
-)
+from connector.config import Settings
+from connector.devstack.stack import channel_request, sms_request
+from connector.dispatcher.validation import validate, validate_sender
 from connector.errors import ValidationError
+from connector.requests import SendRequest, ViberMessage
+from connector.rest.payloads import viber_body_type
+from connector.upload import validate_upload
+
+SETTINGS = Settings(smpp={"system_id": "DEMO", "password": "secret"})
+
+
+def typed(record: dict[str, Any]) -> SendRequest:
+    return SendRequest.from_record(record)
+
+
+def rejected_field(record: dict[str, Any], settings: Settings = SETTINGS) -> str:
+    with pytest.raises(ValidationError) as error:
+        validate(typed(record), settings)
+    return error.value.field
 
 
 def test_valid_request_passes() -> None:
-    validate_common(sms_request("r1", "84968501615", "hi"))
+    validate(typed(sms_request("r1", "84968501615", "hi")), SETTINGS)
 
 
 @pytest.mark.parametrize(
@@ -32,10 +44,7 @@ def test_valid_request_passes() -> None:
     ],
 )
 def test_invalid_requests_name_the_field(change: dict[str, object], field: str) -> None:
-    request = {**sms_request("r1", "84968501615", "hi"), **change}
-    with pytest.raises(ValidationError) as error:
-        validate_common(request)
-    assert error.value.field == field
+    assert rejected_field({**sms_request("r1", "84968501615", "hi"), **change}) == field
 
 
 @pytest.mark.parametrize("sender", ["VIHAT", "My Shop", "8490", "123456789012345"])
@@ -47,11 +56,23 @@ def test_good_senders(sender: str) -> None:
 def test_bad_senders(sender: str) -> None:
     with pytest.raises(ValidationError, match=r"sms\.sender"):
         validate_sender(sender)
+    if sender:
+        assert rejected_field(sms_request("r1", "84968501615", "hi", sender=sender)) == "sms.sender"
 
 
-def test_empty_content() -> None:
-    with pytest.raises(ValidationError, match=r"sms\.content"):
-        validate_sms_content("")
+def test_sms_content_must_be_there_and_fit_the_coding_asked_for() -> None:
+    assert rejected_field(sms_request("r1", "84968501615", "")) == "sms.content"
+    assert rejected_field(sms_request("r1", "84968501615", "Tiếng Việt", unicode=False)) == "sms.content"
+    validate(typed(sms_request("r1", "84968501615", "Tiếng Việt")), SETTINGS)
+
+
+def test_a_forced_smpp_route_without_an_smpp_account_names_the_setting() -> None:
+    rest_only = Settings(rest={"api_key": "k", "secret_key": "s"})
+    request = sms_request("r1", "84968501615", "hi", route="SMPP")
+    with pytest.raises(ValidationError, match=r"smpp\.system_id is empty") as error:
+        validate(typed(request), rest_only)
+    assert error.value.field == "sms.route"
+    validate(typed(sms_request("r1", "84968501615", "hi")), rest_only)  # AUTO goes over REST
 
 
 def viber(**fields: object) -> dict[str, object]:
@@ -71,7 +92,10 @@ BUTTON = {"caption": "Open", "action": "https://example.com/a"}
     ],
 )
 def test_viber_body_types(fields: dict[str, object], body_type: int) -> None:
-    assert viber_body_type(viber(**fields)) == body_type
+    request = typed(channel_request("v", "84968501615", "VIBER", viber=viber(**fields)))
+    validate(request, SETTINGS)
+    assert isinstance(request.viber, ViberMessage)
+    assert viber_body_type(request.viber) == body_type
 
 
 @pytest.mark.parametrize(
@@ -87,19 +111,19 @@ def test_viber_body_types(fields: dict[str, object], body_type: int) -> None:
     ],
 )
 def test_viber_limits(fields: dict[str, object], field: str) -> None:
-    with pytest.raises(ValidationError) as error:
-        viber_body_type(viber(**fields))
-    assert error.value.field == field
+    assert rejected_field(channel_request("v", "84968501615", "VIBER", viber=viber(**fields))) == field
 
 
 def test_voice_rules() -> None:
-    validate_voice_otp({"code": "4567", "lang": "kh"}, ["en", "kh"])
-    with pytest.raises(ValidationError, match=r"voice_otp\.code"):
-        validate_voice_otp({"code": "45a7", "lang": "en"}, ["en", "kh"])
-    with pytest.raises(ValidationError, match=r"voice_otp\.lang"):
-        validate_voice_otp({"code": "4567", "lang": "vi"}, ["en", "kh"])
-    with pytest.raises(ValidationError, match=r"voice_file\.template_id"):
-        validate_voice_file({"template_id": " "})
+    def otp(code: str, lang: str) -> dict[str, Any]:
+        return channel_request("o", "84968501615", "VOICE_OTP", voice_otp={"code": code, "lang": lang})
+
+    languages = Settings(rest={"voice_languages": ["en", "kh"]})
+    validate(typed(otp("4567", "kh")), languages)
+    assert rejected_field(otp("45a7", "en"), languages) == "voice_otp.code"
+    assert rejected_field(otp("4567", "vi"), languages) == "voice_otp.lang"
+    blank = channel_request("f", "84968501615", "VOICE_FILE", voice_file={"template_id": " "})
+    assert rejected_field(blank) == "voice_file.template_id"
 
 
 def test_upload_rules() -> None:

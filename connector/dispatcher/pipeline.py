@@ -35,7 +35,7 @@ from connector.correlation import IndexEntry, LocalIndex
 from connector.departure import Departure
 from connector.dispatcher.intents import Intent, IntentLog
 from connector.dispatcher.routing import Router
-from connector.dispatcher.validation import validate_common
+from connector.dispatcher.validation import validate
 from connector.errors import SerdeError, ValidationError
 from connector.kafka.consumer import ConsumerLoop, consumer_config
 from connector.kafka.messages import position
@@ -44,6 +44,7 @@ from connector.kafka.serde import Serde
 from connector.logs import mask_phone
 from connector.metrics import Metrics
 from connector.records import ResultStatus, millis, submit_result
+from connector.requests import SendRequest
 
 log = logging.getLogger(__name__)
 
@@ -357,12 +358,12 @@ class Dispatcher:
         self._read_upto[(topic, partition)] = offset + 1
         received_at = time.time()
         try:
-            request = self._request_serde.decode(message.value() or b"")
+            request = SendRequest.from_record(self._request_serde.decode(message.value() or b""))
         except SerdeError as exc:
             self.dead_letters += 1
             self._kafka.dead_letter(message, exc)
             return
-        known = self._intents.lookup(request["request_id"])
+        known = self._intents.lookup(request.request_id)
         if known is not None and known.intent is Intent.DONE and known.result is not None:
             if known.finished_record(offset):
                 self.skipped += 1  # re-read after a clean handover: its result is in Kafka already
@@ -372,12 +373,11 @@ class Dispatcher:
             return
         ambiguous = known is not None
         try:
-            validate_common(request)
+            validate(request, self.settings)
         except ValidationError as exc:
             self._finish(message, request, ResultStatus.REJECTED, received_at, description=str(exc))
             return
-        expires_at = request.get("expires_at")
-        if expires_at is not None and expires_at.timestamp() <= received_at:
+        if request.expires_at is not None and request.expires_at <= received_at:
             self._finish(
                 message,
                 request,
@@ -386,7 +386,7 @@ class Dispatcher:
                 description="expires_at passed before the request could be sent",
             )
             return
-        departure = Departure(lambda: self._intents.record_sending(partition, request["request_id"]))
+        departure = Departure(lambda: self._intents.record_sending(partition, request.request_id))
         task = asyncio.ensure_future(self._send(message, request, received_at, ambiguous, departure))
         self._flights[task] = _Flight((topic, partition), departure)
         task.add_done_callback(self._landed)
@@ -395,7 +395,7 @@ class Dispatcher:
         self._flights.pop(task, None)
 
     async def _send(
-        self, message: Message, request: dict[str, Any], received_at: float, ambiguous: bool, departure: Departure
+        self, message: Message, request: SendRequest, received_at: float, ambiguous: bool, departure: Departure
     ) -> None:
         try:
             await self._send_once(message, request, received_at, ambiguous, departure)
@@ -405,14 +405,14 @@ class Dispatcher:
             if not departure.on_wire:
                 self.released += 1
                 if departure.reserved and not ambiguous:
-                    self._intents.release(message.partition() or 0, request["request_id"])
+                    self._intents.release(message.partition() or 0, request.request_id)
             raise
 
     async def _send_once(
-        self, message: Message, request: dict[str, Any], received_at: float, ambiguous: bool, departure: Departure
+        self, message: Message, request: SendRequest, received_at: float, ambiguous: bool, departure: Departure
     ) -> None:
-        metadata = request.get("metadata") or {}
-        request_id, channel = request["request_id"], request["channel"]
+        metadata = dict(request.metadata)
+        request_id, channel = request.request_id, request.channel.value
         note = ""
         if ambiguous:
             # SENDING without a result: the previous owner may still be finishing it (a zombie) or may
@@ -458,12 +458,12 @@ class Dispatcher:
         )
 
     def _finish(
-        self, message: Message, request: dict[str, Any], status: ResultStatus, received_at: float, **details: Any
+        self, message: Message, request: SendRequest, status: ResultStatus, received_at: float, **details: Any
     ) -> None:
         completed_at = time.time()
         result = submit_result(request, status, received_at=received_at, completed_at=completed_at, **details)
         route = result["route"]
-        self.results[(request["channel"], route, status.value)] += 1
+        self.results[(request.channel.value, route, status.value)] += 1
         if result["provider_code"]:
             self.provider_codes[(route, result["provider_code"])] += 1
         if status is ResultStatus.ACCEPTED:
@@ -473,20 +473,20 @@ class Dispatcher:
                 "%s via %s to %s: %s",
                 status.value,
                 route,
-                mask_phone(request["phone"]),
+                mask_phone(request.phone),
                 result["description"] or result["provider_code"],
-                extra={"request_id": request["request_id"]},
+                extra={"request_id": request.request_id},
             )
         self._publish(message, request, result, self._result_serde.encode(result), record_done=True)
 
-    def _replay(self, message: Message, request: dict[str, Any], stored: bytes) -> None:
+    def _replay(self, message: Message, request: SendRequest, stored: bytes) -> None:
         """Found DONE after an unclean takeover (its result may not have reached Kafka), or a request_id
         the caller sent again: publish the stored result again, send nothing."""
         self.replayed += 1
         self._publish(message, request, self._result_serde.decode(stored), stored, record_done=False)
 
     def _publish(
-        self, message: Message, request: dict[str, Any], result: dict[str, Any], encoded: bytes, record_done: bool
+        self, message: Message, request: SendRequest, result: dict[str, Any], encoded: bytes, record_done: bool
     ) -> None:
         """DONE state, then result and index entries; the input offset completes when all are acknowledged.
 
@@ -496,7 +496,7 @@ class Dispatcher:
         ids: list[str] = result["provider_message_ids"]
         _topic, partition, offset = position(message)
         outputs = _Outputs(1 + len(ids) + record_done, self._kafka.completion(message))
-        key = request["request_id"]
+        key = request.request_id
 
         def publish_outputs() -> None:
             self._producer.produce_reliably(self._topics.submit_results, key, encoded, outputs.acked)
@@ -512,7 +512,7 @@ class Dispatcher:
         else:
             publish_outputs()
 
-    def _publish_index(self, request: dict[str, Any], result: dict[str, Any], acked: Callable[[], None]) -> None:
+    def _publish_index(self, request: SendRequest, result: dict[str, Any], acked: Callable[[], None]) -> None:
         ids: list[str] = result["provider_message_ids"]
         submitted = result["submitted_at"] or result["completed_at"]
         if isinstance(submitted, datetime):
@@ -520,12 +520,12 @@ class Dispatcher:
         for number, message_id in enumerate(ids, 1):
             entry = {
                 "provider_message_id": message_id,
-                "request_id": request["request_id"],
-                "channel": request["channel"],
+                "request_id": request.request_id,
+                "channel": request.channel.value,
                 "part_number": number,
                 "total_parts": len(ids),
                 "submitted_at": submitted,
-                "metadata": request.get("metadata") or {},
+                "metadata": dict(request.metadata),
             }
             self._producer.produce_reliably(
                 self._topics.message_index, message_id, self._index_serde.encode(entry), acked

@@ -4,21 +4,16 @@ REST. One outcome shape for all, so the dispatcher writes results the same way w
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from connector.config import Settings
 from connector.departure import Departure
-from connector.dispatcher.validation import (
-    validate_sender,
-    validate_sms_content,
-    validate_voice_file,
-    validate_voice_otp,
-)
 from connector.errors import ConnectorError, SessionClosed, SubmitRejected, ValidationError
 from connector.records import ResultStatus
 from connector.reporting import MessageIdFormat, normalize_message_id
+from connector.requests import Channel, Route, SendRequest, SmsMessage, ViberMessage, VoiceFile, VoiceOtp
 from connector.rest.client import RestClient, RestOutcome
 from connector.rest.codes import Api
 from connector.rest.payloads import chat_payload, sms_payload, voice_file_payload, voice_otp_payload
@@ -26,12 +21,13 @@ from connector.smpp.encoding import EncodedMessage, EncodingError, encode_text
 from connector.smpp.pool import BindPool
 
 OnMessageId = Callable[[int, int, str], None]  # (part number, total parts, provider message id)
+Sender = Callable[[SendRequest, OnMessageId, "Departure | None"], Awaitable["SendOutcome"]]
 
 
 @dataclass(slots=True)
 class SendOutcome:
     status: ResultStatus
-    route: str
+    route: Route | None  # None: nothing was sent
     provider_code: str | None = None
     description: str | None = None
     message_ids: list[str] = field(default_factory=list)
@@ -40,41 +36,62 @@ class SendOutcome:
 
 
 class Router:
+    """Sends a validated request (see `validation.validate`) on its channel's route."""
+
     def __init__(self, settings: Settings, pool: BindPool | None, rest: RestClient | None) -> None:
         self._settings = settings
         self._pool = pool
         self._rest = rest
+        self._senders: dict[Channel, Sender] = {
+            Channel.SMS: self._sms,
+            Channel.VOICE_OTP: self._voice_otp,
+            Channel.VOICE_FILE: self._voice_file,
+            Channel.VIBER: self._viber,
+        }
 
-    def _sms_route(self, preference: str) -> str:
-        if preference == "AUTO":
+    def sms_route(self, preference: Route) -> Route:
+        if preference is Route.AUTO:
             if self._pool is not None and self._pool.healthy_binds > 0:
-                return "SMPP"
+                return Route.SMPP
             fallback = self._rest is not None and self._settings.rest.sms_fallback_to_rest
-            return "REST" if fallback or self._pool is None else "SMPP"
+            return Route.REST if fallback or self._pool is None else Route.SMPP
         return preference
 
     async def send(
-        self, request: dict[str, Any], on_message_id: OnMessageId, departure: Departure | None = None
+        self, request: SendRequest, on_message_id: OnMessageId, departure: Departure | None = None
     ) -> SendOutcome:
-        """Validate the channel's content (raises ValidationError, nothing sent), then send it."""
-        channel = request["channel"]
-        if channel == "SMS":
-            sms = request["sms"]
-            validate_sms_content(sms["content"])
-            sender = sms["sender"] or self._settings.smpp.default_sender
-            validate_sender(sender)
-            route = self._sms_route(sms["route"])
-            if route == "SMPP":
-                return await self._smpp(request, sender, on_message_id, departure)
-            payload = sms_payload(request, sender, self._settings.rest.sms_type)
-            return await self._call(Api.SMS, payload, request, on_message_id, departure)
-        if channel == "VOICE_OTP":
-            validate_voice_otp(request["voice_otp"], self._settings.rest.voice_languages)
-            return await self._call(Api.VOICE, voice_otp_payload(request), request, on_message_id, departure)
-        if channel == "VOICE_FILE":
-            validate_voice_file(request["voice_file"])
-            return await self._call(Api.VOICE, voice_file_payload(request), request, on_message_id, departure)
-        return await self._call(Api.CHAT, chat_payload(request), request, on_message_id, departure)
+        """Send it (raises ValidationError only for what depends on the route: the SMPP part count)."""
+        return await self._senders[request.channel](request, on_message_id, departure)
+
+    async def _sms(self, request: SendRequest, on_message_id: OnMessageId, departure: Departure | None) -> SendOutcome:
+        assert isinstance(request.sms, SmsMessage)
+        sms = request.sms
+        sender = sms.sender or self._settings.smpp.default_sender
+        if self.sms_route(sms.route) is Route.SMPP:
+            return await self._smpp(request, sms, sender, on_message_id, departure)
+        payload = sms_payload(request, sms, sender, self._settings.rest.sms_type)
+        return await self._call(Api.SMS, payload, request, on_message_id, departure)
+
+    async def _voice_otp(
+        self, request: SendRequest, on_message_id: OnMessageId, departure: Departure | None
+    ) -> SendOutcome:
+        assert isinstance(request.voice_otp, VoiceOtp)
+        return await self._call(
+            Api.VOICE, voice_otp_payload(request, request.voice_otp), request, on_message_id, departure
+        )
+
+    async def _voice_file(
+        self, request: SendRequest, on_message_id: OnMessageId, departure: Departure | None
+    ) -> SendOutcome:
+        assert isinstance(request.voice_file, VoiceFile)
+        payload = voice_file_payload(request, request.voice_file)
+        return await self._call(Api.VOICE, payload, request, on_message_id, departure)
+
+    async def _viber(
+        self, request: SendRequest, on_message_id: OnMessageId, departure: Departure | None
+    ) -> SendOutcome:
+        assert isinstance(request.viber, ViberMessage)
+        return await self._call(Api.CHAT, chat_payload(request, request.viber), request, on_message_id, departure)
 
     def _encode(self, content: str, unicode: bool | None) -> EncodedMessage:
         assert self._pool is not None
@@ -95,46 +112,51 @@ class Router:
         return encoded
 
     async def _smpp(
-        self, request: dict[str, Any], sender: str | None, on_message_id: OnMessageId, departure: Departure | None
+        self,
+        request: SendRequest,
+        sms: SmsMessage,
+        sender: str | None,
+        on_message_id: OnMessageId,
+        departure: Departure | None,
     ) -> SendOutcome:
-        if self._pool is None:
-            raise ValidationError(
-                "sms.route", "SMPP was asked for, but this connector has no SMPP account (smpp.system_id is empty)"
-            )
-        encoded = self._encode(request["sms"]["content"], request["sms"]["unicode"])
+        if self._pool is None:  # validation rejects a forced SMPP route without an account
+            raise ValidationError("sms.route", "this connector has no SMPP account (smpp.system_id is empty)")
+        encoded = self._encode(sms.content, sms.unicode)
         id_format = self._settings.smpp.message_id_format
         total = len(encoded.parts)
         deadline = self._deadline(request, self._settings.dispatcher.no_bind_timeout)
         try:
             outcome = await self._pool.submit(
                 encoded,
-                request["phone"],
+                request.phone,
                 sender,
                 deadline,
                 lambda number, raw: on_message_id(number, total, normalize_message_id(raw, id_format)),
                 departure,
             )
         except SubmitRejected as exc:
-            return SendOutcome(ResultStatus.REJECTED, "SMPP", exc.status_name, str(exc))
+            return SendOutcome(ResultStatus.REJECTED, Route.SMPP, exc.status_name, str(exc))
         except (SessionClosed, ConnectorError) as exc:
-            return SendOutcome(ResultStatus.FAILED, "SMPP", None, str(exc))
+            return SendOutcome(ResultStatus.FAILED, Route.SMPP, None, str(exc))
         ids = [normalize_message_id(raw, id_format) for raw in outcome.message_ids]
-        return SendOutcome(ResultStatus.ACCEPTED, "SMPP", "ESME_ROK", None, ids, outcome.attempts, outcome.submitted_at)
+        return SendOutcome(
+            ResultStatus.ACCEPTED, Route.SMPP, "ESME_ROK", None, ids, outcome.attempts, outcome.submitted_at
+        )
 
     async def _call(
         self,
         api: Api,
         payload: dict[str, Any],
-        request: dict[str, Any],
+        request: SendRequest,
         on_message_id: OnMessageId,
         departure: Departure | None = None,
     ) -> SendOutcome:
         if self._rest is None:
-            raise ValidationError("channel", f"{request['channel']} needs the REST API, which is not configured")
+            raise ValidationError("channel", f"{request.channel.value} needs the REST API, which is not configured")
         deadline = self._deadline(request, self._settings.rest.request_timeout)
         id_field = self._settings.rest.request_id_field(api.label)
         if id_field is not None:
-            payload[id_field] = request["request_id"]
+            payload[id_field] = request.request_id
         outcome: RestOutcome = await self._rest.call(api, payload, deadline, departure)
         meaning = outcome.meaning
         if meaning.in_progress:
@@ -143,7 +165,7 @@ class Router:
                 f"the provider still reported code {outcome.code} ({meaning.description}) after {outcome.attempts} "
                 "attempts: it has the request and may still send it; do not resend, wait for its delivery report"
             )
-            return SendOutcome(ResultStatus.FAILED, "REST", "PROCESSING", processing, [], outcome.attempts)
+            return SendOutcome(ResultStatus.FAILED, Route.REST, "PROCESSING", processing, [], outcome.attempts)
         accepted = outcome.message_id and meaning.status is ResultStatus.ACCEPTED
         ids = (
             [normalize_message_id(outcome.message_id, MessageIdFormat.TEXT)] if accepted and outcome.message_id else []
@@ -152,22 +174,21 @@ class Router:
             on_message_id(1, 1, ids[0])
         code = outcome.code or meaning.name
         description = None if meaning.status is ResultStatus.ACCEPTED else f"{meaning.name}: {meaning.description}"
-        return SendOutcome(meaning.status, "REST", code, description, ids, outcome.attempts, outcome.submitted_at)
+        return SendOutcome(meaning.status, Route.REST, code, description, ids, outcome.attempts, outcome.submitted_at)
 
-    def resend_is_safe(self, request: dict[str, Any]) -> bool:
+    def resend_is_safe(self, request: SendRequest) -> bool:
         """Whether a request that may already have reached the provider can be sent again without a second
         delivery: only over a REST API that recognises its request id (never SMPP, never AUTO SMS, whose
         earlier attempt may have gone either way)."""
-        channel = request["channel"]
-        if channel == "SMS":
-            return request["sms"]["route"] == "REST" and self._settings.rest.resend_is_safe(Api.SMS.label)
-        api = Api.VOICE if channel in ("VOICE_OTP", "VOICE_FILE") else Api.CHAT
+        if request.channel is Channel.SMS:
+            assert request.sms is not None
+            return request.sms.route is Route.REST and self._settings.rest.resend_is_safe(Api.SMS.label)
+        api = Api.CHAT if request.channel is Channel.VIBER else Api.VOICE
         return self._settings.rest.resend_is_safe(api.label)
 
     @staticmethod
-    def _deadline(request: dict[str, Any], budget: float) -> float:
+    def _deadline(request: SendRequest, budget: float) -> float:
         deadline = time.monotonic() + budget
-        expires_at = request.get("expires_at")
-        if expires_at is not None:
-            deadline = min(deadline, time.monotonic() + expires_at.timestamp() - time.time())
+        if request.expires_at is not None:
+            deadline = min(deadline, time.monotonic() + request.expires_at - time.time())
         return deadline

@@ -1,34 +1,82 @@
-"""What makes a SendRequest sendable, checked before anything is sent; each failure names the field."""
+"""What makes a SendRequest sendable: one `validate(request, settings)`, run before anything about the
+request is written or sent; each failure is a ValidationError that names the field.
+
+It checks everything that does not depend on the route taken. The one route-dependent limit, the
+number of SMPP parts (`dispatcher.max_sms_parts`), is checked where the text is encoded for SMPP.
+"""
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
+from connector.config import Settings
 from connector.errors import ValidationError
+from connector.gsm7 import first_outside_gsm
+from connector.requests import Channel, Route, SendRequest, SmsMessage, ViberMessage, VoiceFile, VoiceOtp
+from connector.rest.payloads import viber_body_type
 
 MAX_REQUEST_ID = 50  # the REST API's RequestId limit
+MAX_VIBER_TEXT = 1000  # seed: "Max text length (1000 UTF-8 characters)"
+MAX_BUTTON_CAPTION = 30  # seed: "Max button caption length (30 UTF-8 characters)"
+
 _PHONE = re.compile(r"[1-9][0-9]{7,14}")  # E.164 without '+': country code first, 8 to 15 digits
 _ALPHANUMERIC_SENDER = re.compile(r"[A-Za-z0-9 .\-_&]{1,11}")  # GSM alphanumeric originator
 _NUMERIC_SENDER = re.compile(r"[0-9]{1,15}")
+_OTP = re.compile(r"[0-9]{1,10}")
 
-_CHANNEL_FIELD = {"SMS": "sms", "VOICE_OTP": "voice_otp", "VOICE_FILE": "voice_file", "VIBER": "viber"}
+
+def validate(request: SendRequest, settings: Settings) -> None:
+    validate_common(request)
+    _CHANNEL_RULES[request.channel](request, settings)
 
 
-def validate_common(request: dict[str, Any]) -> None:
-    request_id = request["request_id"]
+def validate_common(request: SendRequest) -> None:
+    request_id = request.request_id
     if not request_id or not request_id.strip():
         raise ValidationError("request_id", "must not be empty")
     if len(request_id) > MAX_REQUEST_ID:
         raise ValidationError("request_id", f"is {len(request_id)} characters, at most {MAX_REQUEST_ID} allowed")
-    phone = request["phone"]
-    if not _PHONE.fullmatch(phone):
+    if not _PHONE.fullmatch(request.phone):
         raise ValidationError("phone", "must be 8 to 15 digits with the country code and no '+', e.g. 84968501615")
-    channel = request["channel"]
-    field = _CHANNEL_FIELD[channel]
-    if request.get(field) is None:
-        raise ValidationError(field, f"must be set for channel {channel}")
+    if request.content is None:
+        field = request.channel.value.lower()
+        raise ValidationError(field, f"must be set for channel {request.channel.value}")
+
+
+def _sms(request: SendRequest, settings: Settings) -> None:
+    assert isinstance(request.sms, SmsMessage)
+    sms = request.sms
+    validate_sms_content(sms)
+    validate_sender(sms.sender or settings.smpp.default_sender)
+    if sms.route is Route.SMPP and not settings.smpp.configured:
+        raise ValidationError(
+            "sms.route", "SMPP was asked for, but this connector has no SMPP account (smpp.system_id is empty)"
+        )
+
+
+def _voice_otp(request: SendRequest, settings: Settings) -> None:
+    assert isinstance(request.voice_otp, VoiceOtp)
+    validate_voice_otp(request.voice_otp, settings.rest.voice_languages)
+
+
+def _voice_file(request: SendRequest, _settings: Settings) -> None:
+    assert isinstance(request.voice_file, VoiceFile)
+    validate_voice_file(request.voice_file)
+
+
+def _viber(request: SendRequest, _settings: Settings) -> None:
+    assert isinstance(request.viber, ViberMessage)
+    validate_viber(request.viber)
+
+
+_CHANNEL_RULES: dict[Channel, Callable[[SendRequest, Settings], None]] = {
+    Channel.SMS: _sms,
+    Channel.VOICE_OTP: _voice_otp,
+    Channel.VOICE_FILE: _voice_file,
+    Channel.VIBER: _viber,
+}
 
 
 def validate_sender(sender: str | None) -> None:
@@ -40,15 +88,16 @@ def validate_sender(sender: str | None) -> None:
         )
 
 
-def validate_sms_content(content: str) -> None:
-    if not content:
+def validate_sms_content(sms: SmsMessage) -> None:
+    if not sms.content:
         raise ValidationError("sms.content", "must not be empty")
-
-
-MAX_VIBER_TEXT = 1000  # seed: "Max text length (1000 UTF-8 characters)"
-MAX_BUTTON_CAPTION = 30  # seed: "Max button caption length (30 UTF-8 characters)"
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # seed: "Max file length is 5MB"
-_OTP = re.compile(r"[0-9]{1,10}")
+    if sms.unicode is False:
+        outside = first_outside_gsm(sms.content)
+        if outside is not None:
+            raise ValidationError(
+                "sms.content",
+                f"unicode is false but {outside!r} (U+{ord(outside):04X}) is not in the GSM 03.38 alphabet",
+            )
 
 
 def validate_url(field: str, value: str) -> None:
@@ -57,47 +106,34 @@ def validate_url(field: str, value: str) -> None:
         raise ValidationError(field, "must be an absolute http(s) URL")
 
 
-def viber_body_type(viber: dict[str, Any]) -> int:
-    """Seed body types: 1 text+image+button, 2 text+button, 3 image only, 4 text only."""
-    text, image, button = viber.get("text"), viber.get("image_url"), viber.get("button")
-    if not viber["sender"].strip():
+def validate_viber(viber: ViberMessage) -> None:
+    if not viber.sender.strip():
         raise ValidationError("viber.sender", "must not be empty")
+    text = viber.text
     if text is not None and not text.strip():
         raise ValidationError("viber.text", "must not be blank when set")
     if text is not None and len(text) > MAX_VIBER_TEXT:
         raise ValidationError("viber.text", f"is {len(text)} characters, at most {MAX_VIBER_TEXT} allowed")
-    if image is not None:
-        validate_url("viber.image_url", image)
-    if button is not None:
-        caption = button["caption"]
+    if viber.image_url is not None:
+        validate_url("viber.image_url", viber.image_url)
+    if viber.button is not None:
+        caption = viber.button.caption
         if not caption.strip() or len(caption) > MAX_BUTTON_CAPTION:
             raise ValidationError("viber.button.caption", f"must be 1 to {MAX_BUTTON_CAPTION} characters")
-        validate_url("viber.button.action", button["action"])
-    shape = (text is not None, image is not None, button is not None)
-    body_types = {(True, True, True): 1, (True, False, True): 2, (False, True, False): 3, (True, False, False): 4}
-    if shape not in body_types:
+        validate_url("viber.button.action", viber.button.action)
+    if viber_body_type(viber) is None:
         raise ValidationError(
             "viber", "must be text, text+button, image, or text+image+button (the seed's body types 1-4)"
         )
-    return body_types[shape]
 
 
-def validate_voice_otp(otp: dict[str, Any], languages: list[str]) -> None:
-    if not _OTP.fullmatch(otp["code"]):
+def validate_voice_otp(otp: VoiceOtp, languages: list[str]) -> None:
+    if not _OTP.fullmatch(otp.code):
         raise ValidationError("voice_otp.code", "must be 1 to 10 digits")
-    if otp["lang"] not in languages:
+    if otp.lang not in languages:
         raise ValidationError("voice_otp.lang", f"must be one of {', '.join(languages)}")
 
 
-def validate_voice_file(voice_file: dict[str, Any]) -> None:
-    if not voice_file["template_id"].strip():
+def validate_voice_file(voice_file: VoiceFile) -> None:
+    if not voice_file.template_id.strip():
         raise ValidationError("voice_file.template_id", "must not be empty")
-
-
-def validate_upload(file_name: str, size: int) -> None:
-    if not file_name.lower().endswith(".mp3"):
-        raise ValidationError("file", "must be an .mp3 recording")
-    if size > MAX_UPLOAD_BYTES:
-        raise ValidationError("file", f"is {size} bytes, at most {MAX_UPLOAD_BYTES} (5 MB) allowed")
-    if size == 0:
-        raise ValidationError("file", "is empty")

@@ -13,30 +13,7 @@ import enum
 from dataclasses import dataclass
 
 from connector.errors import ConnectorError
-
-# GSM 03.38 basic character set, indexed by septet value. 0x1B is the escape to the extension table.
-_BASIC = (
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-_EXTENSION = {
-    "\f": 0x0A,
-    "^": 0x14,
-    "{": 0x28,
-    "}": 0x29,
-    "\\": 0x2F,
-    "[": 0x3C,
-    "~": 0x3D,
-    "]": 0x3E,
-    "|": 0x40,
-    "€": 0x65,
-}
-_ESC = 0x1B
-
-GSM_SEPTETS: dict[str, bytes] = {char: bytes([code]) for code, char in enumerate(_BASIC) if code != _ESC}
-GSM_SEPTETS.update({char: bytes([_ESC, code]) for char, code in _EXTENSION.items()})
-GSM_DECODE: dict[int, str] = {code: char for code, char in enumerate(_BASIC) if code != _ESC}
-GSM_DECODE_EXTENSION: dict[int, str] = {code: char for char, code in _EXTENSION.items()}
+from connector.gsm7 import ESC, GSM_DECODE, GSM_DECODE_EXTENSION, GSM_SEPTETS, fits_gsm
 
 DCS_GSM = 0x00
 DCS_UCS2 = 0x08
@@ -76,10 +53,6 @@ class EncodedMessage:
 
 class EncodingError(ConnectorError, ValueError):
     pass
-
-
-def fits_gsm(text: str) -> bool:
-    return all(char in GSM_SEPTETS for char in text)
 
 
 def choose_coding(text: str, force_unicode: bool | None) -> Coding:
@@ -186,7 +159,7 @@ def decode_gsm(septets: bytes) -> str:
         if escaped:
             chars.append(GSM_DECODE_EXTENSION.get(code, " "))
             escaped = False
-        elif code == _ESC:
+        elif code == ESC:
             escaped = True
         else:
             chars.append(GSM_DECODE.get(code, "?"))

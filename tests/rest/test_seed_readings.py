@@ -16,8 +16,10 @@ import pytest
 from connector.config import Settings
 from connector.devstack.stack import channel_request, sms_request
 from connector.dispatcher.routing import Router, SendOutcome
+from connector.dispatcher.validation import validate
 from connector.errors import ValidationError
 from connector.records import ResultStatus
+from connector.requests import Route, SendRequest
 from connector.rest.client import RestClient, RestEndpoint, RestPolicy
 from connector.rest.codes import Api
 from connector.simulator import RestSimulatorSettings, SimulatorThread
@@ -50,7 +52,7 @@ def route(
         policy = RestPolicy(max_attempts=3, backoff_base=0.01, rate_per_endpoint=0)
         client = RestClient.create(endpoint, policy, transport=httpx.MockTransport(handler))
         try:
-            return await Router(settings, None, client).send(request, lambda *_: None)
+            return await Router(settings, None, client).send(SendRequest.from_record(request), lambda *_: None)
         finally:
             await client.close()
 
@@ -66,9 +68,9 @@ def accepted(path: str, _body: dict[str, Any]) -> dict[str, Any]:
 def test_rest_only_account_sends_auto_sms_over_rest_and_refuses_smpp_naming_the_setting() -> None:
     settings = rest_only_settings()
     outcome, bodies = route(settings, sms_request("auto", "84968501615", "hi"), accepted)
-    assert outcome.status is ResultStatus.ACCEPTED and outcome.route == "REST" and len(bodies) == 1
+    assert outcome.status is ResultStatus.ACCEPTED and outcome.route is Route.REST and len(bodies) == 1
     with pytest.raises(ValidationError) as error:
-        route(settings, sms_request("forced", "84968501615", "hi", route="SMPP"), accepted)
+        validate(SendRequest.from_record(sms_request("forced", "84968501615", "hi", route="SMPP")), settings)
     assert error.value.field == "sms.route" and "smpp.system_id is empty" in str(error.value)
 
 
@@ -99,7 +101,7 @@ def test_the_idempotency_field_is_configuration_with_off(field: str, expected: s
 
 def test_resend_after_a_crash_only_where_the_provider_is_known_to_honour_the_request_id() -> None:
     def safe(settings: Settings, request: dict[str, Any]) -> bool:
-        return Router(settings, None, None).resend_is_safe(request)
+        return Router(settings, None, None).resend_is_safe(SendRequest.from_record(request))
 
     default = rest_only_settings()
     rest_sms = sms_request("a", "84968501615", "hi", route="REST")
