@@ -22,7 +22,7 @@ from connector.simulator.smsc import DEMO_PASSWORD, DEMO_SYSTEM_ID
 from connector.smpp.encoding import encode_text
 from connector.smpp.pool import BindPool, PoolSettings
 from connector.smpp.session import Endpoint
-from connector.smpp.status import ESME_ROK
+from connector.smpp.status import CommandStatus
 
 BINDS, RATE = 2, 30.0
 
@@ -34,7 +34,7 @@ def busiest_window(times: list[float]) -> int:
 
 async def send_backlog(port: int, margin: float, slack: bool, seconds: float) -> float:
     async def accept(_pdu: object) -> int:
-        return ESME_ROK
+        return CommandStatus.ESME_ROK
 
     settings = PoolSettings(
         Endpoint("127.0.0.1", port, DEMO_SYSTEM_ID, DEMO_PASSWORD),

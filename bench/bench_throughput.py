@@ -29,7 +29,7 @@ from connector.simulator.smsc import DEMO_PASSWORD, DEMO_SYSTEM_ID
 from connector.smpp.encoding import encode_text
 from connector.smpp.pool import BindPool, PoolSettings
 from connector.smpp.session import Endpoint
-from connector.smpp.status import ESME_ROK
+from connector.smpp.status import CommandStatus
 
 BINDS = 4
 
@@ -58,7 +58,7 @@ def start_simulator(port: int) -> subprocess.Popen[bytes]:
 
 async def raw_ceiling(port: int, count: int) -> float:
     async def accept(_pdu: object) -> int:
-        return ESME_ROK
+        return CommandStatus.ESME_ROK
 
     pool = BindPool(
         PoolSettings(Endpoint("127.0.0.1", port, DEMO_SYSTEM_ID, DEMO_PASSWORD), binds=BINDS, rate=RateLimit(0)), accept

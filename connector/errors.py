@@ -11,9 +11,11 @@
     ├── ValidationError        a decodable request that must not be sent (names the field)
     ├── BindError              an SMPP bind could not be established (credentials vs network)
     ├── SessionClosed          an SMPP session ended; every pending request fails with the reason
-    └── SubmitRejected         the SMSC refused a submit_sm permanently (command status attached)
+    ├── SubmitRejected         the SMSC refused a submit_sm permanently (command status attached)
+    └── KafkaDeliveryError     the broker did not acknowledge a record
 
-`retriable` is decided by the class, so callers never parse messages.
+`retriable` is decided by the class (True: trying the same thing again may work), so callers never
+parse messages: the pool retries a part after a retriable error, and gives up on the others.
 """
 
 from __future__ import annotations
@@ -45,17 +47,15 @@ class ValidationError(ConnectorError):
 
 
 class BindError(ConnectorError):
+    """Retried with backoff by the pool's supervisor; `is_credentials` says the SMSC refused the account
+    (ESME_RINVPASWD or ESME_RINVSYSID), which no retry fixes by itself, so it is logged as such."""
+
     retriable = True
 
-    def __init__(self, message: str, *, command_status: int | None = None) -> None:
+    def __init__(self, message: str, *, command_status: int | None = None, is_credentials: bool = False) -> None:
         super().__init__(message)
         self.command_status = command_status
-
-    @property
-    def is_credentials(self) -> bool:
-        from connector.smpp.status import CREDENTIAL_STATUSES
-
-        return self.command_status in CREDENTIAL_STATUSES
+        self.is_credentials = is_credentials
 
 
 class SessionClosed(ConnectorError):
@@ -63,9 +63,13 @@ class SessionClosed(ConnectorError):
 
 
 class SubmitRejected(ConnectorError):
-    def __init__(self, command_status: int) -> None:
-        from connector.smpp.status import status_name
-
+    def __init__(self, command_status: int, status_name: str) -> None:
         self.command_status = command_status
-        self.status_name = status_name(command_status)
-        super().__init__(f"submit_sm rejected with {self.status_name} (0x{command_status:08x})")
+        self.status_name = status_name
+        super().__init__(f"submit_sm rejected with {status_name} (0x{command_status:08x})")
+
+
+class KafkaDeliveryError(ConnectorError):
+    """The broker refused a record or did not acknowledge it in time; producing it again may work."""
+
+    retriable = True

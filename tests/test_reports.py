@@ -12,7 +12,7 @@ from connector.kafka.producer import AsyncProducer
 from connector.kafka.serde import SingleObjectSerde
 from connector.schemas import SchemaName
 from connector.smpp import codec
-from connector.smpp.status import ESME_RX_T_APPN
+from connector.smpp.status import CommandStatus
 
 
 def test_report_not_acknowledged_by_kafka_asks_the_smsc_to_retry() -> None:
@@ -38,4 +38,4 @@ def test_report_not_acknowledged_by_kafka_asks_the_smsc_to_retry() -> None:
         return status, handler.kafka_failures
 
     status, failures = asyncio.run(scenario())
-    assert status == ESME_RX_T_APPN and failures == 1
+    assert status == CommandStatus.ESME_RX_T_APPN and failures == 1

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from connector.config import Settings
 from connector.correlation import LocalIndex
+from connector.errors import KafkaDeliveryError
 from connector.kafka.producer import AsyncProducer
 from connector.kafka.serde import Serde
 from connector.records import millis
@@ -18,7 +19,7 @@ from connector.reporting import FINAL_STATUSES
 from connector.smpp import codec
 from connector.smpp.encoding import decode_short_message
 from connector.smpp.receipts import ReceiptError, is_delivery_receipt, parse_receipt
-from connector.smpp.status import ESME_ROK, ESME_RX_T_APPN
+from connector.smpp.status import CommandStatus
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ class DeliverHandler:
         self.kafka_failures = 0
         self.foreign = 0  # receipts for ids this process did not send (another replica's, or forgotten)
 
-    async def __call__(self, pdu: codec.Pdu) -> int:
+    async def __call__(self, pdu: codec.Pdu) -> CommandStatus:
         received = time.time()
         if not is_delivery_receipt(pdu.esm_class):
             return await self._inbound(pdu, received)
@@ -96,11 +97,11 @@ class DeliverHandler:
         # delivery-reports is the correlator's output (DESIGN.md section 8); this only enriches what it knows.
         futures = [self._producer.produce_and_wait(self._topics.reports_raw, receipt.message_id, value)]
         result = await self._acknowledged(futures)
-        if result == ESME_ROK:
+        if result == CommandStatus.ESME_ROK:
             self.by_status[status.value] += 1
         return result
 
-    async def _inbound(self, pdu: codec.Pdu, received: float) -> int:
+    async def _inbound(self, pdu: codec.Pdu, received: float) -> CommandStatus:
         part = decode_short_message(pdu.short_message or b"", pdu.data_coding, pdu.esm_class)
         phone = codec.as_text(pdu.source_addr)
         reply = {
@@ -117,11 +118,11 @@ class DeliverHandler:
         value = self._reply_serde.encode(reply)
         return await self._acknowledged([self._producer.produce_and_wait(self._topics.inbound_replies, phone, value)])
 
-    async def _acknowledged(self, futures: list[asyncio.Future[None]]) -> int:
+    async def _acknowledged(self, futures: list[asyncio.Future[None]]) -> CommandStatus:
         try:
             await asyncio.wait_for(asyncio.gather(*futures), self._timeout)
-        except (TimeoutError, RuntimeError) as exc:
+        except (TimeoutError, KafkaDeliveryError) as exc:
             self.kafka_failures += 1
             log.warning("report not acknowledged by Kafka (%s); asking the SMSC to retry", exc)
-            return ESME_RX_T_APPN
-        return ESME_ROK
+            return CommandStatus.ESME_RX_T_APPN
+        return CommandStatus.ESME_ROK

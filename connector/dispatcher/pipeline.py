@@ -36,7 +36,7 @@ from connector.departure import Departure
 from connector.dispatcher.intents import Intent, IntentLog
 from connector.dispatcher.routing import Router
 from connector.dispatcher.validation import validate
-from connector.errors import SerdeError, ValidationError
+from connector.errors import KafkaDeliveryError, SerdeError, ValidationError
 from connector.kafka.consumer import ConsumerLoop, consumer_config
 from connector.kafka.messages import position
 from connector.kafka.producer import AsyncProducer
@@ -266,7 +266,7 @@ class Dispatcher:
         markers = [self._intents.hand_over(key[1], self._read_upto.pop(key, 0)) for key in keys]
         try:
             await asyncio.wait_for(asyncio.gather(*markers), max(0.5, deadline - time.monotonic()))
-        except (TimeoutError, RuntimeError) as exc:
+        except (TimeoutError, KafkaDeliveryError) as exc:
             log.warning("handover markers not acknowledged (%s)", exc)
         log.info(
             "partitions %s handed over: %d finished on the wire, %d given back, %d unanswered",

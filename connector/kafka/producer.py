@@ -10,6 +10,8 @@ from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
 
+from connector.errors import KafkaDeliveryError
+
 log = logging.getLogger(__name__)
 
 Headers = list[tuple[str, str | bytes | None]]
@@ -113,7 +115,7 @@ class AsyncProducer:
             if error is None:
                 future.set_result(None)
             else:
-                future.set_exception(RuntimeError(f"delivery to {topic} failed: {error}"))
+                future.set_exception(KafkaDeliveryError(f"delivery to {topic} failed: {error}"))
 
         self.produce(topic, key, value, acked, headers, partition)
         return future

@@ -145,7 +145,7 @@ class RestClient:
             else:
                 self.reachable = True
                 retry_after = self._parse(api, response, outcome)
-            if not outcome.meaning.retryable or attempt + 1 == self.policy.max_attempts:
+            if not outcome.meaning.retriable or attempt + 1 == self.policy.max_attempts:
                 break
             delay = max(self.policy.backoff(attempt), retry_after or 0.0)
             if time.monotonic() + delay >= deadline:

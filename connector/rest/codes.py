@@ -1,5 +1,5 @@
 """The provider's business codes as data: one table per API, each code mapped to a result status and a
-retryable flag (seed: "Error codes" and "Code reference"). Unknown codes are FAILED, not retried, and
+retriable flag (seed: "Error codes" and "Code reference"). Unknown codes are FAILED, not retried, and
 keep the code so nothing is hidden."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ ACCEPTED, REJECTED, FAILED = ResultStatus.ACCEPTED, ResultStatus.REJECTED, Resul
 @dataclass(frozen=True, slots=True)
 class CodeMeaning:
     status: ResultStatus
-    retryable: bool
+    retriable: bool
     name: str
     description: str
 
@@ -29,7 +29,7 @@ PROCESSING_NAMES = frozenset({"PROCESSING", "REQUEST_IS_PROCESSING", "REQ_PROCSS
 
 
 def _table(*rows: tuple[int, ResultStatus, bool, str, str]) -> dict[str, CodeMeaning]:
-    return {str(code): CodeMeaning(status, retryable, name, text) for code, status, retryable, name, text in rows}
+    return {str(code): CodeMeaning(status, retriable, name, text) for code, status, retriable, name, text in rows}
 
 
 SMS_CODES = _table(

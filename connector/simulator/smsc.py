@@ -24,19 +24,11 @@ from connector.simulator.outcomes import ERROR_CODES, OutcomePicker
 from connector.smpp import codec
 from connector.smpp.encoding import ESM_CLASS_UDHI, decode_short_message
 from connector.smpp.receipts import format_receipt
-from connector.smpp.status import (
-    ESME_RALYBND,
-    ESME_RINVDSTADR,
-    ESME_RINVPASWD,
-    ESME_RINVSYSID,
-    ESME_ROK,
-    ESME_RTHROTTLED,
-)
+from connector.smpp.status import CommandStatus
 
 log = logging.getLogger(__name__)
 
 _RESPONSE_BIT = 0x80000000
-_ESME_RINVBNDSTS = 0x00000004
 DEMO_SYSTEM_ID = DEMO_API_KEY  # the SMPP system_id is the REST API key, the password its secret key
 DEMO_PASSWORD = DEMO_SECRET_KEY
 _MESSAGE_STATE = {"DELIVRD": 2, "EXPIRED": 3, "UNDELIV": 5, "UNKNOWN": 7, "REJECTD": 8}
@@ -139,7 +131,7 @@ class _Connection(asyncio.Protocol):
             if not future.done():
                 future.set_exception(ConnectionError("bind closed"))
 
-    def write(self, command: str, sequence: int, status: int = ESME_ROK, **fields: Any) -> None:
+    def write(self, command: str, sequence: int, status: int = CommandStatus.ESME_ROK, **fields: Any) -> None:
         if self.transport is not None and not self.transport.is_closing():
             self.transport.write(codec.encode(command, sequence, status, **fields))
 
@@ -244,15 +236,15 @@ class SmscSimulator:
         password = codec.as_text(pdu.password)
         expected = self.settings.accounts.get(system_id)
         if connection.system_id is not None:
-            status = ESME_RALYBND
+            status = CommandStatus.ESME_RALYBND
         elif expected is None:
-            status = ESME_RINVSYSID
+            status = CommandStatus.ESME_RINVSYSID
         elif expected != password:
-            status = ESME_RINVPASWD
+            status = CommandStatus.ESME_RINVPASWD
         else:
-            status = ESME_ROK
+            status = CommandStatus.ESME_ROK
         connection.write(f"{command}_resp", pdu.sequence, status, system_id="VIHATSIM")
-        if status != ESME_ROK:
+        if status != CommandStatus.ESME_ROK:
             self.stats.binds_rejected += 1
             return
         self.stats.binds_accepted += 1
@@ -266,18 +258,18 @@ class SmscSimulator:
     def submit(self, connection: _Connection, pdu: codec.Pdu) -> None:
         stats, bucket = connection.stats, connection.bucket
         if stats is None or bucket is None or connection.bind_type == "bind_receiver":
-            connection.write("submit_sm_resp", pdu.sequence, _ESME_RINVBNDSTS)
+            connection.write("submit_sm_resp", pdu.sequence, CommandStatus.ESME_RINVBNDSTS)
             return
         if self._over_rate(stats, bucket):
             stats.throttled += 1
             self.stats.throttled += 1
-            connection.write("submit_sm_resp", pdu.sequence, ESME_RTHROTTLED)
+            connection.write("submit_sm_resp", pdu.sequence, CommandStatus.ESME_RTHROTTLED)
             return
         now = time.monotonic()
         destination = codec.as_text(pdu.destination_addr)
         if destination.startswith(self.settings.reject_prefixes):
             self.stats.rejected += 1
-            connection.write("submit_sm_resp", pdu.sequence, ESME_RINVDSTADR)
+            connection.write("submit_sm_resp", pdu.sequence, CommandStatus.ESME_RINVDSTADR)
             return
         message_id = f"{self._id_prefix:06x}{next(self._ids):010x}"
         connection.write("submit_sm_resp", pdu.sequence, message_id=message_id)
@@ -375,7 +367,7 @@ class SmscSimulator:
 
     def _receipt_answered(self, future: asyncio.Future[int], connection: _Connection, receipt: _Receipt) -> None:
         connection.deliver_window.release()
-        if not future.cancelled() and future.exception() is None and future.result() == ESME_ROK:
+        if not future.cancelled() and future.exception() is None and future.result() == CommandStatus.ESME_ROK:
             self.stats.dlrs_acked += 1
             self.stats.dlr_statuses[receipt.raw_status] += 1
             return

@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connector.departure import Departure
-from connector.errors import BindError, SessionClosed, SubmitRejected
+from connector.errors import BindError, ConnectorError, SessionClosed, SubmitRejected
 from connector.ratelimit import RateLimit, TokenBucket
 from connector.smpp import codec
 from connector.smpp.encoding import EncodedMessage
 from connector.smpp.session import BindType, DeliverHandler, Endpoint, SmppSession, Timeouts
-from connector.smpp.status import TRANSIENT_STATUSES
+from connector.smpp.status import TRANSIENT_STATUSES, CommandStatus, status_name
 
 log = logging.getLogger(__name__)
 
@@ -256,14 +256,14 @@ class BindPool:
                     outcome.submitted_at = time.time()
                 try:
                     response = await session.submit(fields, slot.bucket, departure)
-                except SessionClosed as exc:
+                except ConnectorError as exc:
                     failures += 1
-                    if failures >= settings.reconnect.max_attempts:
+                    if not exc.retriable or failures >= settings.reconnect.max_attempts:
                         raise
                     log.debug("part retry after %s", exc)
                     continue
                 status = response.status
-                if status == 0:
+                if status == CommandStatus.ESME_ROK:
                     message_id = codec.as_text(response.message_id)
                     outcome.message_ids.append(message_id)
                     if on_part is not None:
@@ -275,5 +275,5 @@ class BindPool:
                     if time.monotonic() > deadline:
                         raise NoBindAvailable("throttled until the request's deadline")
                     continue
-                raise SubmitRejected(status)
+                raise SubmitRejected(status, status_name(status))
         return outcome

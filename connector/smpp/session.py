@@ -20,16 +20,15 @@ from connector.departure import Departure
 from connector.errors import BindError, ConfigError, SessionClosed
 from connector.ratelimit import TokenBucket
 from connector.smpp import codec
-from connector.smpp.status import ESME_ROK, ESME_RX_T_APPN, status_name
+from connector.smpp.status import CREDENTIAL_STATUSES, CommandStatus, status_name
 
 log = logging.getLogger(__name__)
 
 _RESPONSE_BIT = 0x80000000
 _GENERIC_NACK = 0x80000000
-_ESME_RINVCMDID = 0x00000003
 _MAX_SEQUENCE = 0x7FFFFFFF
 
-DeliverHandler = Callable[[codec.Pdu], Awaitable[int]]
+DeliverHandler = Callable[[codec.Pdu], Awaitable[CommandStatus]]
 
 
 class BindType(enum.Enum):
@@ -133,9 +132,13 @@ class SmppSession(asyncio.Protocol):
         except SessionClosed as exc:
             session.abort(str(exc))
             raise BindError(f"{name}: network failure during bind: {exc}") from exc
-        if response.status != ESME_ROK:
+        if response.status != CommandStatus.ESME_ROK:
             session.abort("bind refused")
-            raise BindError(f"{name}: bind refused with {status_name(response.status)}", command_status=response.status)
+            raise BindError(
+                f"{name}: bind refused with {status_name(response.status)}",
+                command_status=response.status,
+                is_credentials=response.status in CREDENTIAL_STATUSES,
+            )
         session._start_keepalive()
         return session
 
@@ -258,7 +261,7 @@ class SmppSession(asyncio.Protocol):
         try:
             pdu = codec.decode(frame)
         except Exception:  # noqa: BLE001 - unknown or malformed request: nack it, keep the session
-            self._write("generic_nack", sequence, _ESME_RINVCMDID)
+            self._write("generic_nack", sequence, CommandStatus.ESME_RINVCMDID)
             return
         command = pdu.command
         if command == "deliver_sm":
@@ -269,16 +272,16 @@ class SmppSession(asyncio.Protocol):
             self._write("unbind_resp", sequence)
             self.abort("unbound by SMSC")
         else:
-            self._write("generic_nack", sequence, _ESME_RINVCMDID)
+            self._write("generic_nack", sequence, CommandStatus.ESME_RINVCMDID)
 
-    def _write(self, command: str, sequence: int, status: int = ESME_ROK, **fields: Any) -> None:
+    def _write(self, command: str, sequence: int, status: int = CommandStatus.ESME_ROK, **fields: Any) -> None:
         if self._transport is not None and not self._transport.is_closing():
             self._transport.write(codec.encode(command, sequence, status, **fields))
 
     async def _deliver(self, pdu: codec.Pdu, sequence: int) -> None:
         # deliver_sm_resp only after the handler made the report durable; an error status makes
         # the SMSC retry the report later (DESIGN.md section 5).
-        status = ESME_RX_T_APPN
+        status = CommandStatus.ESME_RX_T_APPN
         if self._on_deliver is not None:
             try:
                 status = await self._on_deliver(pdu)

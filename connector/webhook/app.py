@@ -23,6 +23,7 @@ from starlette.routing import BaseRoute, Route
 
 from connector.config import Settings
 from connector.correlation import LocalIndex
+from connector.errors import KafkaDeliveryError
 from connector.kafka.producer import AsyncProducer
 from connector.kafka.serde import Serde
 from connector.reporting import FINAL_STATUSES, ReportStatus
@@ -123,7 +124,7 @@ class WebhookApp:
         delivery = self.dedup.delivery(self._dedup_key(endpoint, record), lambda: self._produce(endpoint, record))
         try:
             await asyncio.wait_for(asyncio.shield(delivery), self._settings.ack_timeout)
-        except (TimeoutError, RuntimeError):
+        except (TimeoutError, KafkaDeliveryError):
             return self._error(503, "Kafka did not acknowledge the callback in time; retry later")
         if not endpoint.is_reply:
             self.accepted[(record["source"], record["status"])] += 1

@@ -9,7 +9,7 @@ from connector.rest.codes import Api
 
 A, R, F = ResultStatus.ACCEPTED, ResultStatus.REJECTED, ResultStatus.FAILED
 
-# (code, status, retryable), written from the seed's lists independently of the implementation.
+# (code, status, retriable), written from the seed's lists independently of the implementation.
 SEED = {
     Api.SMS: [(100, A, False), (101, R, False), (102, R, False), (103, R, False), (124, F, True)],
     Api.VOICE: [
@@ -43,12 +43,12 @@ SEED = {
 
 
 @pytest.mark.parametrize(
-    ("api", "code", "status", "retryable"),
+    ("api", "code", "status", "retriable"),
     [(api, code, status, retry) for api, rows in SEED.items() for code, status, retry in rows],
 )
-def test_documented_codes(api: Api, code: int, status: ResultStatus, retryable: bool) -> None:
+def test_documented_codes(api: Api, code: int, status: ResultStatus, retriable: bool) -> None:
     meaning = api.meaning(str(code))
-    assert (meaning.status, meaning.retryable) == (status, retryable)
+    assert (meaning.status, meaning.retriable) == (status, retriable)
     assert meaning.name != "UNKNOWN_CODE"
 
 
@@ -60,4 +60,4 @@ def test_tables_hold_exactly_the_documented_codes(api: Api) -> None:
 @pytest.mark.parametrize("api", list(Api))
 def test_unknown_code_is_failed_not_retried_and_keeps_the_code(api: Api) -> None:
     meaning = api.meaning("555")
-    assert meaning.status is F and not meaning.retryable and "555" in meaning.description
+    assert meaning.status is F and not meaning.retriable and "555" in meaning.description

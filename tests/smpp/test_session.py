@@ -11,12 +11,12 @@ from connector.errors import BindError, ConfigError, SessionClosed
 from connector.simulator import SimulatorThread
 from connector.simulator.smsc import DEMO_PASSWORD, DEMO_SYSTEM_ID
 from connector.smpp.session import BindType, Endpoint, SmppSession, Timeouts
-from connector.smpp.status import ESME_RINVPASWD, ESME_RINVSYSID
+from connector.smpp.status import CommandStatus
 
 
 @pytest.mark.parametrize(
     ("system_id", "password", "status"),
-    [(DEMO_SYSTEM_ID, "wrong", ESME_RINVPASWD), ("nobody", DEMO_PASSWORD, ESME_RINVSYSID)],
+    [(DEMO_SYSTEM_ID, "wrong", CommandStatus.ESME_RINVPASWD), ("nobody", DEMO_PASSWORD, CommandStatus.ESME_RINVSYSID)],
 )
 def test_wrong_credentials_are_reported_as_credentials(
     simulator_factory: Callable[..., SimulatorThread], system_id: str, password: str, status: int
@@ -60,7 +60,7 @@ def test_credentials_as_issued_bind_whole_and_a_near_miss_is_refused(
     asyncio.run(bind(DEMO_PASSWORD))
     with pytest.raises(BindError) as error:
         asyncio.run(bind(near_miss))
-    assert error.value.command_status == ESME_RINVPASWD
+    assert error.value.command_status == CommandStatus.ESME_RINVPASWD
     assert simulator.simulator.stats.binds_accepted == 1
 
 
