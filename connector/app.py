@@ -6,7 +6,6 @@ import asyncio
 import logging
 import signal
 import threading
-from collections import Counter
 
 from connector.config import Role, Settings
 from connector.correlation import LocalIndex
@@ -29,6 +28,7 @@ from connector.rest.codes import Api
 from connector.schemas import SchemaName
 from connector.smpp.pool import BindPool, PoolSettings, RetryPolicy
 from connector.smpp.session import Endpoint, Timeouts
+from connector.stats import ProcessStats
 from connector.webhook.app import WebhookApp
 
 log = logging.getLogger(__name__)
@@ -155,7 +155,7 @@ class Connector:
             if not settings.webhook.token.get_secret_value():
                 raise ConfigError("webhook.token: required when the webhook role is on (VIHAT_WEBHOOK__TOKEN)")
             self.webhook = WebhookApp(settings, self.producer, report_serde, reply_serde, self.index)
-        self.metrics.attach(self)
+        self.metrics.attach(self.stats)
         http_app = build_http_app(self.metrics, self.readiness, self.webhook.routes if self.webhook else [])
         self.http_server = UvicornServer(http_app, settings.http.host, settings.http.port)
         self.stop_event: asyncio.Event | None = None
@@ -236,26 +236,16 @@ class Connector:
             await asyncio.sleep(self.settings.dispatcher.summary_interval)
             self._log_summary()
 
+    def stats(self) -> ProcessStats:
+        return ProcessStats(
+            delivery=self.reports.stats(),
+            kafka_delivery_failures=self.producer.failed_deliveries,
+            dispatcher=self.dispatcher.stats() if self.dispatcher else None,
+            pool=self.pool.stats() if self.pool else None,
+            correlator=self.correlator.stats() if self.correlator else None,
+            finals=self.finals.stats() if self.finals else None,
+            webhook=self.webhook.stats() if self.webhook else None,
+        )
+
     def _log_summary(self) -> None:
-        parts = [f"dlrs={dict(self.reports.by_status)}"]
-        if self.correlator is not None:
-            parts.append(f"correlation={dict(self.correlator.counts)} held={self.correlator.held}")
-        dispatcher, pool = self.dispatcher, self.pool
-        if dispatcher is not None:
-            parts.append(
-                f"consumed={dispatcher.consumed} in_flight={dispatcher.in_flight}/{dispatcher.capacity} "
-                f"held_peak={dispatcher.held_peak} "
-                f"results={dict(dispatcher.results)} skipped={dispatcher.skipped} released={dispatcher.released} "
-                f"dead_letters={dispatcher.dead_letters}"
-            )
-        if pool is not None:
-            parts.append(
-                f"binds_bound={pool.healthy_binds}/{len(pool.slots)} "
-                f"reconnects={sum(s.reconnects for s in pool.slots)} throttles={sum(s.throttles for s in pool.slots)}"
-            )
-        if self.webhook is not None:
-            codes: Counter[int] = Counter()
-            for (_endpoint, code), count in self.webhook.responses.items():
-                codes[code] += count
-            parts.append(f"webhook responses={dict(codes)} duplicates_absorbed={self.webhook.dedup.absorbed}")
-        log.info("summary: %s", " ".join(parts))
+        log.info("summary: %s", self.stats().summary_line())

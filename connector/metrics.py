@@ -2,23 +2,23 @@
 or message id).
 
 Most figures already exist as plain counters on the objects that own them (dispatcher, bind pool,
-reports handler, webhook); a collector reads them at scrape time, so the hot path pays nothing for
-metrics except the latency histogram's observe().
+reports handler, webhook); at scrape time a collector asks the process for its `ProcessStats` (each
+part's `stats()` value), so the hot path pays nothing for metrics except the latency histogram's
+observe(), and this module knows none of those objects.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Gauge, Histogram, Info
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-if TYPE_CHECKING:
-    from connector.app import Connector
+from connector.stats import ProcessStats
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +45,9 @@ class Metrics:
         )
         Info("vihat_build", "Connector build", registry=self.registry).info({"version": VERSION})
 
-    def attach(self, connector: Connector) -> None:
-        self.registry.register(_ConnectorCollector(connector))
+    def attach(self, stats: Callable[[], ProcessStats]) -> None:
+        """Read `stats()` at every scrape."""
+        self.registry.register(_StatsCollector(stats))
 
     def on_consumer_statistics(self, document: str) -> None:
         """librdkafka's stats_cb: consumer lag per assigned partition."""
@@ -68,13 +69,13 @@ def _counter(name: str, documentation: str, labels: list[str], values: Mapping[A
     return family
 
 
-class _ConnectorCollector(Collector):
-    def __init__(self, connector: Connector) -> None:
-        self._connector = connector
+class _StatsCollector(Collector):
+    def __init__(self, stats: Callable[[], ProcessStats]) -> None:
+        self._stats = stats
 
     def collect(self) -> Iterator[Metric]:
-        connector = self._connector
-        reports = connector.reports
+        stats = self._stats()
+        reports = stats.delivery
         yield _counter(
             "vihat_dlrs",
             "SMPP delivery receipts written to Kafka, by normalized status",
@@ -97,104 +98,29 @@ class _ConnectorCollector(Collector):
             "vihat_kafka_delivery_failures",
             "Records the broker refused or timed out (produced again)",
             [],
-            {(): connector.producer.failed_deliveries},
+            {(): stats.kafka_delivery_failures},
         )
-        if connector.correlator is not None:
+        if stats.correlator is not None:
             yield _counter(
                 "vihat_correlation",
                 "Reports correlated at once (hit), after waiting for the index (late), "
                 "or published with request_id null (uncorrelated)",
                 ["outcome"],
-                {(outcome,): count for outcome, count in connector.correlator.counts.items()},
+                {(outcome,): count for outcome, count in stats.correlator.counts.items()},
             )
-            held = GaugeMetricFamily("vihat_correlator_held_reports", "Reports waiting for their index entry")
-            held.add_metric([], connector.correlator.held)
-            yield held
-        if connector.finals is not None:
+            yield _gauge(
+                "vihat_correlator_held_reports", "Reports waiting for their index entry", stats.correlator.held
+            )
+        if stats.finals is not None:
             yield _counter(
-                "vihat_request_finals",
-                "Request-level final reports of multipart SMS",
-                [],
-                {(): connector.finals.emitted},
+                "vihat_request_finals", "Request-level final reports of multipart SMS", [], {(): stats.finals.emitted}
             )
-        dispatcher, pool = connector.dispatcher, connector.pool
-        if dispatcher is not None:
-            yield _counter("vihat_records_consumed", "Send requests consumed", [], {(): dispatcher.consumed})
-            yield _counter(
-                "vihat_results", "Submit results written", ["channel", "route", "status"], dispatcher.results
-            )
-            yield _counter(
-                "vihat_provider_codes",
-                "Provider answers by route and code",
-                ["route", "code"],
-                dispatcher.provider_codes,
-            )
-            yield _counter(
-                "vihat_dead_letter_records",
-                "Undecodable records sent to the dead-letter topic",
-                [],
-                {(): dispatcher.dead_letters},
-            )
-            yield _counter(
-                "vihat_requests_replayed",
-                "Requests found finished in the intent log: result published again, nothing sent",
-                [],
-                {(): dispatcher.replayed},
-            )
-            yield _counter(
-                "vihat_requests_skipped",
-                "Requests re-read after a clean handover and found finished: nothing sent or published",
-                [],
-                {(): dispatcher.skipped},
-            )
-            yield _counter(
-                "vihat_requests_released",
-                "Requests given back unsent at a graceful stop or a rebalance, for the next owner to send",
-                [],
-                {(): dispatcher.released},
-            )
-            yield _counter(
-                "vihat_requests_ambiguous",
-                "Requests found SENDING without a result after a takeover",
-                [],
-                {(): dispatcher.ambiguous},
-            )
-            in_flight = GaugeMetricFamily("vihat_requests_in_flight", "Requests consumed and not yet finished")
-            in_flight.add_metric([], dispatcher.in_flight)
-            yield in_flight
-            capacity = GaugeMetricFamily(
-                "vihat_requests_capacity", "Requests held at most before partitions pause (dispatcher.buffer_seconds)"
-            )
-            capacity.add_metric([], dispatcher.capacity)
-            yield capacity
-        if pool is not None:
-            states = GaugeMetricFamily("vihat_binds", "SMPP binds by state", labels=["state"])
-            for state, count in pool.binds_by_state().items():
-                states.add_metric([state], count)
-            yield states
-            window = GaugeMetricFamily("vihat_window_in_use", "Outstanding submit_sm over all binds")
-            window.add_metric([], pool.window_in_use)
-            yield window
-            yield _counter(
-                "vihat_throttles",
-                "ESME_RTHROTTLED / ESME_RMSGQFUL answers",
-                [],
-                {(): sum(slot.throttles for slot in pool.slots)},
-            )
-            yield _counter(
-                "vihat_reconnects",
-                "SMPP sessions re-bound after they ended",
-                [],
-                {(): sum(slot.reconnects for slot in pool.slots)},
-            )
-            yield _counter(
-                "vihat_token_bucket_wait_seconds",
-                "Time submits waited for a token, per bind",
-                ["bind"],
-                {(slot.name,): slot.bucket.waited_seconds for slot in pool.slots},
-            )
-        if connector.webhook is not None:
-            webhook = connector.webhook
+        if stats.dispatcher is not None:
+            yield from _dispatcher_metrics(stats)
+        if stats.pool is not None:
+            yield from _pool_metrics(stats)
+        if stats.webhook is not None:
+            webhook = stats.webhook
             yield _counter(
                 "vihat_webhook_requests",
                 "Callback requests by endpoint and HTTP status",
@@ -207,4 +133,76 @@ class _ConnectorCollector(Collector):
                 ["source", "status"],
                 webhook.accepted,
             )
-            yield _counter("vihat_callbacks_duplicate", "Repeated callbacks absorbed", [], {(): webhook.dedup.absorbed})
+            yield _counter(
+                "vihat_callbacks_duplicate", "Repeated callbacks absorbed", [], {(): webhook.duplicates_absorbed}
+            )
+
+
+def _gauge(name: str, documentation: str, value: float) -> Metric:
+    family = GaugeMetricFamily(name, documentation)
+    family.add_metric([], value)
+    return family
+
+
+def _dispatcher_metrics(stats: ProcessStats) -> Iterator[Metric]:
+    dispatcher = stats.dispatcher
+    assert dispatcher is not None
+    yield _counter("vihat_records_consumed", "Send requests consumed", [], {(): dispatcher.consumed})
+    yield _counter("vihat_results", "Submit results written", ["channel", "route", "status"], dispatcher.results)
+    yield _counter(
+        "vihat_provider_codes", "Provider answers by route and code", ["route", "code"], dispatcher.provider_codes
+    )
+    yield _counter(
+        "vihat_dead_letter_records",
+        "Undecodable records sent to the dead-letter topic",
+        [],
+        {(): dispatcher.dead_letters},
+    )
+    yield _counter(
+        "vihat_requests_replayed",
+        "Requests found finished in the intent log: result published again, nothing sent",
+        [],
+        {(): dispatcher.replayed},
+    )
+    yield _counter(
+        "vihat_requests_skipped",
+        "Requests re-read after a clean handover and found finished: nothing sent or published",
+        [],
+        {(): dispatcher.skipped},
+    )
+    yield _counter(
+        "vihat_requests_released",
+        "Requests given back unsent at a graceful stop or a rebalance, for the next owner to send",
+        [],
+        {(): dispatcher.released},
+    )
+    yield _counter(
+        "vihat_requests_ambiguous",
+        "Requests found SENDING without a result after a takeover",
+        [],
+        {(): dispatcher.ambiguous},
+    )
+    yield _gauge("vihat_requests_in_flight", "Requests consumed and not yet finished", dispatcher.in_flight)
+    yield _gauge(
+        "vihat_requests_capacity",
+        "Requests held at most before partitions pause (dispatcher.buffer_seconds)",
+        dispatcher.capacity,
+    )
+
+
+def _pool_metrics(stats: ProcessStats) -> Iterator[Metric]:
+    pool = stats.pool
+    assert pool is not None
+    states = GaugeMetricFamily("vihat_binds", "SMPP binds by state", labels=["state"])
+    for state, count in pool.binds_by_state.items():
+        states.add_metric([state], count)
+    yield states
+    yield _gauge("vihat_window_in_use", "Outstanding submit_sm over all binds", pool.window_in_use)
+    yield _counter("vihat_throttles", "ESME_RTHROTTLED / ESME_RMSGQFUL answers", [], {(): pool.throttles})
+    yield _counter("vihat_reconnects", "SMPP sessions re-bound after they ended", [], {(): pool.reconnects})
+    yield _counter(
+        "vihat_token_bucket_wait_seconds",
+        "Time submits waited for a token, per bind",
+        ["bind"],
+        {(name,): seconds for name, seconds in pool.token_wait_seconds.items()},
+    )

@@ -30,6 +30,7 @@ from connector.errors import SerdeError
 from connector.kafka.consumer import ConsumerLoop, consumer_config
 from connector.kafka.producer import AsyncProducer
 from connector.kafka.serde import Serde
+from connector.stats import CorrelatorStats
 
 log = logging.getLogger(__name__)
 
@@ -195,3 +196,6 @@ class Correlator:
     @property
     def held(self) -> int:
         return sum(len(v) for v in self._held.values())
+
+    def stats(self) -> CorrelatorStats:
+        return CorrelatorStats(dict(self.counts), self.held)

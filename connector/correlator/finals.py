@@ -23,6 +23,7 @@ from connector.kafka.consumer import ConsumerLoop, consumer_config
 from connector.kafka.producer import AsyncProducer
 from connector.kafka.serde import Serde
 from connector.reporting import FINAL_STATUSES, ReportStatus
+from connector.stats import FinalsStats
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,9 @@ class RequestFinals:
         self._producer.produce_reliably(
             self._topic, report["request_id"], self._serde.encode(final), self._kafka.completion(message)
         )
+
+    def stats(self) -> FinalsStats:
+        return FinalsStats(self.emitted)
 
     def _part_statuses(self, report: dict[str, Any]) -> list[str] | None:
         """Record a final part report; all statuses once the request is complete, else None."""

@@ -20,6 +20,7 @@ from connector.smpp import codec
 from connector.smpp.encoding import decode_short_message
 from connector.smpp.receipts import ReceiptError, is_delivery_receipt, parse_receipt
 from connector.smpp.status import CommandStatus
+from connector.stats import DeliveryStats
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,9 @@ class DeliverHandler:
         self.unparseable = 0
         self.kafka_failures = 0
         self.foreign = 0  # receipts for ids this process did not send (another replica's, or forgotten)
+
+    def stats(self) -> DeliveryStats:
+        return DeliveryStats(dict(self.by_status), self.unparseable, self.kafka_failures, self.foreign)
 
     async def __call__(self, pdu: codec.Pdu) -> CommandStatus:
         received = time.time()

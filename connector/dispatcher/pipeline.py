@@ -45,6 +45,7 @@ from connector.logs import mask_phone
 from connector.metrics import Metrics
 from connector.records import ResultStatus, millis, submit_result
 from connector.requests import SendRequest
+from connector.stats import DispatcherStats
 
 log = logging.getLogger(__name__)
 
@@ -530,6 +531,21 @@ class Dispatcher:
             self._producer.produce_reliably(
                 self._topics.message_index, message_id, self._index_serde.encode(entry), acked
             )
+
+    def stats(self) -> DispatcherStats:
+        return DispatcherStats(
+            consumed=self.consumed,
+            in_flight=len(self._flights),
+            capacity=self.capacity,
+            held_peak=self.held_peak,
+            results=dict(self.results),
+            provider_codes=dict(self.provider_codes),
+            dead_letters=self.dead_letters,
+            replayed=self.replayed,
+            skipped=self.skipped,
+            released=self.released,
+            ambiguous=self.ambiguous,
+        )
 
     @property
     def in_flight(self) -> int:

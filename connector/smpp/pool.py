@@ -26,6 +26,7 @@ from connector.smpp import codec
 from connector.smpp.encoding import EncodedMessage
 from connector.smpp.session import BindType, DeliverHandler, Endpoint, SmppSession, Timeouts
 from connector.smpp.status import TRANSIENT_STATUSES, CommandStatus, status_name
+from connector.stats import PoolStats
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +144,17 @@ class BindPool:
     @property
     def window_in_use(self) -> int:
         return sum(slot.session.window_in_use for slot in self.slots if slot.session is not None)
+
+    def stats(self) -> PoolStats:
+        return PoolStats(
+            binds_by_state=self.binds_by_state(),
+            bound=self.healthy_binds,
+            senders=len(self._senders),
+            window_in_use=self.window_in_use,
+            throttles=sum(slot.throttles for slot in self.slots),
+            reconnects=sum(slot.reconnects for slot in self.slots),
+            token_wait_seconds={slot.name: slot.bucket.waited_seconds for slot in self.slots},
+        )
 
     def next_reference(self) -> int:
         """Concatenation reference: a counter, so consecutive long messages never share one."""

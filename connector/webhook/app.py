@@ -27,6 +27,7 @@ from connector.errors import KafkaDeliveryError
 from connector.kafka.producer import AsyncProducer
 from connector.kafka.serde import Serde
 from connector.reporting import FINAL_STATUSES, ReportStatus
+from connector.stats import WebhookStats
 from connector.webhook.dedup import DeliveryDeduplicator
 from connector.webhook.openapi import openapi_document
 from connector.webhook.parsing import CallbackError, chat_status_report, inbound_reply, sms_status_report
@@ -82,6 +83,9 @@ class WebhookApp:
             routes.append(Route(path.rstrip("/") + "/{token}", handler, methods=["POST"]))
         self.routes = routes
         self._openapi_document = openapi_document(settings.webhook)
+
+    def stats(self) -> WebhookStats:
+        return WebhookStats(dict(self.responses), dict(self.accepted), self.dedup.absorbed)
 
     async def _openapi(self, _request: Request) -> JSONResponse:
         return JSONResponse(self._openapi_document)
