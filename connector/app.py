@@ -23,11 +23,11 @@ from connector.kafka.serde import Serde, Serialization, make_serde
 from connector.kafka.topics import ensure_topics
 from connector.metrics import Metrics
 from connector.ratelimit import RateLimit
-from connector.rest.client import RestClient, RestEndpoint, RestPolicy
-from connector.rest.codes import Api
+from connector.rest.client import RestClient
+from connector.rest.configured import rest_client
 from connector.schemas import SchemaName
 from connector.smpp.pool import BindPool, PoolSettings, RetryPolicy
-from connector.smpp.session import Endpoint, Timeouts
+from connector.smpp.session import BindType, Endpoint, Timeouts
 from connector.stats import ProcessStats
 from connector.webhook.app import WebhookApp
 
@@ -47,7 +47,7 @@ def pool_settings(settings: Settings) -> PoolSettings:
             smpp.host, smpp.port, smpp.system_id.get_secret_value(), smpp.password.get_secret_value(), smpp.system_type
         ),
         binds=smpp.binds,
-        bind_type=smpp.bind_type,
+        bind_type=BindType(smpp.bind_type),
         receiver_binds=smpp.receiver_binds,
         rate=send_rate(smpp.rate_per_bind, smpp.burst, smpp.rate_margin, smpp.rate_slack),
         window=smpp.window,
@@ -59,22 +59,6 @@ def pool_settings(settings: Settings) -> PoolSettings:
         reconnect=RetryPolicy(smpp.reconnect_base, smpp.reconnect_cap, smpp.max_attempts),
         throttle_pause=smpp.throttle_pause,
     )
-
-
-def rest_endpoint(settings: Settings) -> RestEndpoint:
-    rest = settings.rest
-    return RestEndpoint(
-        rest.base_url,
-        {Api.SMS: rest.sms_path, Api.VOICE: rest.voice_path, Api.UPLOAD: rest.upload_path, Api.CHAT: rest.chat_path},
-        rest.api_key.get_secret_value(),
-        rest.secret_key.get_secret_value(),
-        rest.chat_credentials,
-    )
-
-
-def rest_policy(settings: Settings) -> RestPolicy:
-    rest = settings.rest
-    return RestPolicy(rest.max_attempts, rest.backoff_base, rest.backoff_cap, rest.rate_per_endpoint)
 
 
 class Connector:
@@ -113,12 +97,7 @@ class Connector:
                     )
             else:
                 log.info("smpp.system_id is empty: no SMPP binds, SMS go over REST")
-            self.rest = RestClient.create(
-                rest_endpoint(settings),
-                rest_policy(settings),
-                settings.rest.connect_timeout,
-                settings.rest.read_timeout,
-            )
+            self.rest = rest_client(settings)
             self.dispatcher = Dispatcher(
                 settings,
                 self.producer,

@@ -22,7 +22,6 @@ from pydantic_settings import (
 from connector.errors import ConfigError
 from connector.kafka.serde import Serialization
 from connector.reporting import MessageIdFormat
-from connector.smpp.session import BindType
 
 
 class LogFormat(enum.Enum):
@@ -82,7 +81,9 @@ class SmppSettings(_Section):
     password: SecretStr = SecretStr("")
     system_type: str = ""
     binds: int = Field(4, ge=0, le=64, description="0, or an empty system_id, runs without SMPP (REST only)")
-    bind_type: BindType = BindType.TRANSCEIVER
+    bind_type: Literal["transceiver", "transmitter"] = Field(
+        "transceiver", description="transmitter binds need receiver_binds for DLRs and replies"
+    )
     receiver_binds: int = Field(0, ge=0, le=64)
     rate_per_bind: float = Field(30.0, ge=0, description="submit_sm per second per bind; 0 = unlimited")
     rate_margin: float = Field(

@@ -7,11 +7,10 @@ import sys
 import time
 from pathlib import Path
 
-from connector.app import rest_endpoint, rest_policy
 from connector.config import load_settings
 from connector.errors import ValidationError
 from connector.records import ResultStatus
-from connector.rest.client import RestClient
+from connector.rest.configured import rest_client
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # seed: "Max file length is 5MB"
 
@@ -38,9 +37,7 @@ def upload_voice(path: Path, config: Path | None) -> int:
         return 2
 
     async def upload() -> int:
-        client = RestClient.create(
-            rest_endpoint(settings), rest_policy(settings), settings.rest.connect_timeout, settings.rest.read_timeout
-        )
+        client = rest_client(settings)
         try:
             outcome = await client.upload(path.name, content, time.monotonic() + settings.rest.request_timeout)
         finally:

@@ -30,6 +30,7 @@ from connector.errors import SerdeError
 from connector.kafka.consumer import ConsumerLoop, consumer_config
 from connector.kafka.producer import AsyncProducer
 from connector.kafka.serde import Serde
+from connector.reporting import enrich
 from connector.stats import CorrelatorStats
 
 log = logging.getLogger(__name__)
@@ -179,15 +180,7 @@ class Correlator:
 
     def _emit(self, message: Message, report: dict[str, Any], entry: IndexEntry | None, outcome: str) -> None:
         self.counts[outcome] += 1
-        if entry is not None:
-            report = {
-                **report,
-                "request_id": entry.request_id,
-                "channel": entry.channel,
-                "part_number": entry.part_number,
-                "total_parts": entry.total_parts,
-                "metadata": entry.metadata,
-            }
+        report = enrich(report, entry)
         key = report["request_id"] or report["provider_message_id"]
         self._producer.produce_reliably(
             self._topics.delivery_reports, key, self._report_serde.encode(report), self._kafka.completion(message)

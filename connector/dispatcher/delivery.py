@@ -15,7 +15,7 @@ from connector.errors import KafkaDeliveryError
 from connector.kafka.producer import AsyncProducer
 from connector.kafka.serde import Serde
 from connector.records import millis
-from connector.reporting import FINAL_STATUSES
+from connector.reporting import FINAL_STATUSES, delivery_report, enrich
 from connector.smpp import codec
 from connector.smpp.encoding import decode_short_message
 from connector.smpp.receipts import ReceiptError, is_delivery_receipt, parse_receipt
@@ -80,23 +80,18 @@ class DeliverHandler:
         entry = self._index.lookup(receipt.message_id, final=status in FINAL_STATUSES)
         if entry is None:
             self.foreign += 1
-        report = {
-            "request_id": entry.request_id if entry else None,
-            "provider_message_id": receipt.message_id,
-            "channel": entry.channel if entry else "SMS",
-            "source": "SMPP_DLR",
-            "status": status.value,
-            "raw_status": receipt.raw_status,
-            "error_code": receipt.error_code,
-            "price": None,
-            "currency": None,
-            "part_number": entry.part_number if entry else None,
-            "total_parts": entry.total_parts if entry else None,
-            "phone": codec.as_text(pdu.source_addr) or None,
-            "event_time": millis(receipt.done_date.timestamp()) if receipt.done_date else None,
-            "received_at": millis(received),
-            "metadata": entry.metadata if entry else {},
-        }
+        report = delivery_report(
+            provider_message_id=receipt.message_id,
+            channel="SMS",
+            source="SMPP_DLR",
+            status=status,
+            raw_status=receipt.raw_status,
+            received_at=received,
+            error_code=receipt.error_code,
+            phone=codec.as_text(pdu.source_addr) or None,
+            event_time=millis(receipt.done_date.timestamp()) if receipt.done_date else None,
+        )
+        report = enrich(report, entry)
         value = self._report_serde.encode(report)
         # delivery-reports is the correlator's output (DESIGN.md section 8); this only enriches what it knows.
         futures = [self._producer.produce_and_wait(self._topics.reports_raw, receipt.message_id, value)]

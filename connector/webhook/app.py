@@ -26,7 +26,7 @@ from connector.correlation import LocalIndex
 from connector.errors import KafkaDeliveryError
 from connector.kafka.producer import AsyncProducer
 from connector.kafka.serde import Serde
-from connector.reporting import FINAL_STATUSES, ReportStatus
+from connector.reporting import FINAL_STATUSES, ReportStatus, enrich
 from connector.stats import WebhookStats
 from connector.webhook.dedup import DeliveryDeduplicator
 from connector.webhook.openapi import openapi_document
@@ -186,14 +186,6 @@ class WebhookApp:
         status = ReportStatus(record["status"])
         # Viber reports DELIVERED then SEEN: keep the entry; an SMS's final status is its last.
         final = endpoint.name == "sms_status" and status in FINAL_STATUSES
-        entry = self._index.lookup(record["provider_message_id"], final=final)
-        if entry is not None:
-            record.update(
-                request_id=entry.request_id,
-                channel=entry.channel,
-                metadata=entry.metadata,
-                part_number=entry.part_number,
-                total_parts=entry.total_parts,
-            )
+        record = enrich(record, self._index.lookup(record["provider_message_id"], final=final))
         value = self._report_serde.encode(record)  # the correlator writes delivery-reports from here
         return self._producer.produce_and_wait(self._topics.reports_raw, record["provider_message_id"], value)  # type: ignore[return-value]

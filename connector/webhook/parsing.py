@@ -10,7 +10,7 @@ from typing import Any
 
 from connector.errors import ConnectorError
 from connector.records import millis
-from connector.reporting import MessageIdFormat, normalize_message_id, normalize_status
+from connector.reporting import MessageIdFormat, delivery_report, normalize_message_id, normalize_status
 
 _ZONE = re.compile(r"([+-])\s*(\d{1,2})(?::?(\d{2}))?\s*$")
 _TIME_FORMATS = ("%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S", "%Y-%m-%d %H:%M:%S")
@@ -87,34 +87,36 @@ def _report(
     time_field: str,
     body: dict[str, Any],
     received_at: float,
+    **extra: str | None,
 ) -> dict[str, Any]:
-    """The DeliveryReport fields both callback kinds share; the caller adds what only one carries."""
+    """The DeliveryReport fields both callback kinds share, plus what only one carries (`extra`)."""
     raw_status = _text(body, "status", required=True) or ""
-    return {
-        "request_id": None,
-        "provider_message_id": provider_id(_text(body, id_field, required=True) or ""),
-        "channel": channel,
-        "source": source,
-        "status": normalize_status(raw_status).value,
-        "raw_status": raw_status,
-        "error_code": None,
-        "price": None,
-        "currency": None,
-        "part_number": None,
-        "total_parts": None,
-        "phone": phone_digits(_text(body, phone_field, required=False)),
-        "event_time": _event_millis(body, time_field),
-        "received_at": millis(received_at),
-        "metadata": {},
-    }
+    return delivery_report(
+        provider_message_id=provider_id(_text(body, id_field, required=True) or ""),
+        channel=channel,
+        source=source,
+        status=normalize_status(raw_status),
+        raw_status=raw_status,
+        received_at=received_at,
+        phone=phone_digits(_text(body, phone_field, required=False)),
+        event_time=_event_millis(body, time_field),
+        **extra,
+    )
 
 
 def sms_status_report(body: dict[str, Any], received_at: float) -> dict[str, Any]:
-    report = _report("SMS_CALLBACK", "SMS", "reference_id", "phone", "delivery_time", body, received_at)
-    report["error_code"] = _text(body, "err_code", required=False)
-    report["price"] = _text(body, "total_price", required=False)
-    report["currency"] = _text(body, "currency", required=False)
-    return report
+    return _report(
+        "SMS_CALLBACK",
+        "SMS",
+        "reference_id",
+        "phone",
+        "delivery_time",
+        body,
+        received_at,
+        error_code=_text(body, "err_code", required=False),
+        price=_text(body, "total_price", required=False),
+        currency=_text(body, "currency", required=False),
+    )
 
 
 def chat_status_report(body: dict[str, Any], received_at: float) -> dict[str, Any]:
