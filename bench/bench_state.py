@@ -73,7 +73,7 @@ def disk_bytes(broker: LocalKafka | None, topic: str) -> str:
 
 def restore(bootstrap: str, topic: str, workdir: Path) -> Restored:
     async def run() -> Restored:
-        log = IntentLog(bootstrap, topic, AsyncProducer(bootstrap), str(workdir), window=7 * DAY)
+        log = IntentLog.on_kafka(bootstrap, topic, AsyncProducer(bootstrap), str(workdir), window=7 * DAY)
         try:
             return await log.restore(0)
         finally:

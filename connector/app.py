@@ -107,7 +107,7 @@ class Connector:
                 serde(SchemaName.MESSAGE_INDEX_ENTRY, topics.message_index),
                 self.index,
                 self.metrics,
-                IntentLog(
+                IntentLog.on_kafka(
                     kafka.bootstrap_servers,
                     topics.dispatch_state,
                     self.producer,

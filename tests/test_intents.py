@@ -24,7 +24,7 @@ def test_a_new_owner_learns_what_is_finished_given_back_ambiguous_or_forgotten(
     async def previous_owner() -> None:
         producer = AsyncProducer(kafka_bootstrap)
         await producer.start()
-        log = IntentLog(kafka_bootstrap, topics.dispatch_state, producer, str(tmp_path / "a"), window=DAY)
+        log = IntentLog.on_kafka(kafka_bootstrap, topics.dispatch_state, producer, str(tmp_path / "a"), window=DAY)
         acked: list[str] = []
         await log.record_sending(1, "finished-early")
         log.record_done(1, "finished-early", 10, b"result-1", lambda: acked.append("1"))
@@ -47,7 +47,7 @@ def test_a_new_owner_learns_what_is_finished_given_back_ambiguous_or_forgotten(
     raw.flush(10)
 
     async def next_owner() -> tuple[IntentLog, Restored]:
-        log = IntentLog(
+        log = IntentLog.on_kafka(
             kafka_bootstrap, topics.dispatch_state, AsyncProducer(kafka_bootstrap), str(tmp_path / "b"), DAY
         )
         return log, await log.restore(1)

@@ -32,13 +32,12 @@ import enum
 import sqlite3
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
-
-from connector.kafka.producer import AsyncProducer
 
 _SENDING = b"S"
 _DONE_LEGACY = b"D"  # b"D" + result: written before input offsets were kept
@@ -77,21 +76,98 @@ class Restored:
     seconds: float
 
 
+@dataclass(frozen=True, slots=True)
+class StateRecord:
+    offset: int
+    key: str
+    value: bytes | None  # None: a tombstone
+    timestamp: float  # epoch seconds
+
+
+class StateReader(Protocol):
+    def batches(self, partition: int) -> Iterator[list[StateRecord]]:
+        """The partition's records from its beginning to the end it had when called, in batches."""
+        ...
+
+
+class StateWriter(Protocol):
+    def produce_reliably(
+        self, topic: str, key: str, value: bytes | None, on_done: Callable[[], None], *, partition: int | None = None
+    ) -> None: ...
+
+    def produce_tombstone(self, topic: str, key: str, partition: int | None = None) -> None: ...
+
+    def produce_and_wait(
+        self, topic: str, key: str, value: bytes, *, partition: int | None = None
+    ) -> asyncio.Future[None]: ...
+
+
+class KafkaStateReader:
+    """Reads one partition of the state topic with a consumer of its own, outside any group."""
+
+    def __init__(self, bootstrap_servers: str, topic: str, consumer_extra: dict[str, str] | None = None) -> None:
+        self._bootstrap = bootstrap_servers
+        self._topic = topic
+        self._consumer_extra = consumer_extra or {}
+
+    def batches(self, partition: int) -> Iterator[list[StateRecord]]:
+        consumer = Consumer(
+            {
+                "bootstrap.servers": self._bootstrap,
+                "group.id": "vihat-intent-restore",
+                "enable.auto.commit": "false",
+                **self._consumer_extra,
+            }
+        )
+        try:
+            low, high = self._watermarks(consumer, partition)
+            if high <= low:
+                return  # empty, or everything deleted by retention
+            consumer.assign([TopicPartition(self._topic, partition, OFFSET_BEGINNING)])
+            position = low
+            while position < high:
+                batch = []
+                for message in consumer.consume(5000, timeout=1.0):
+                    if message.error() is not None:
+                        continue
+                    offset = message.offset() or 0
+                    position = offset + 1
+                    key = (message.key() or b"").decode()
+                    batch.append(StateRecord(offset, key, message.value(), message.timestamp()[1] / 1000))
+                if batch:
+                    yield batch
+                else:  # compaction and retention leave gaps: ask where the consumer stands
+                    [standing] = consumer.position([TopicPartition(self._topic, partition)])
+                    position = max(position, standing.offset)
+        finally:
+            consumer.close()
+
+    def _watermarks(self, consumer: Consumer, partition: int, timeout: float = 30.0) -> tuple[int, int]:
+        """The partition's first and next offsets; a just-created topic answers NOT_LEADER for a moment."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                low, high = consumer.get_watermark_offsets(TopicPartition(self._topic, partition), timeout=5)
+                return int(low), int(high)
+            except KafkaException:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+
 class IntentLog:
     def __init__(
         self,
-        bootstrap_servers: str,
         topic: str,
-        producer: AsyncProducer,
+        writer: StateWriter,
+        reader: StateReader,
         store_dir: str | None,
         window: float = 7 * 86_400.0,
-        consumer_extra: dict[str, str] | None = None,
     ) -> None:
-        self._bootstrap = bootstrap_servers
         self._topic = topic
-        self._producer = producer
+        self._producer = writer
+        self._reader = reader
         self._window = window
-        self._consumer_extra = consumer_extra or {}
         self._path = Path(store_dir or tempfile.mkdtemp(prefix="vihat-intents-")) / "intents.sqlite"
         self._path.parent.mkdir(parents=True, exist_ok=True)
         self._db = self._connect()
@@ -102,6 +178,19 @@ class IntentLog:
             " input INTEGER NOT NULL)"
         )  # durable: covered by the last handover; written: the state record's offset; input: of the request
         self._db.execute("CREATE INDEX intents_at ON intents (at)")
+
+    @classmethod
+    def on_kafka(
+        cls,
+        bootstrap_servers: str,
+        topic: str,
+        producer: StateWriter,
+        store_dir: str | None,
+        window: float = 7 * 86_400.0,
+        consumer_extra: dict[str, str] | None = None,
+    ) -> IntentLog:
+        """The log on the state topic: written through `producer`, restored by a consumer of its own."""
+        return cls(topic, producer, KafkaStateReader(bootstrap_servers, topic, consumer_extra), store_dir, window)
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False, timeout=30)
@@ -119,47 +208,25 @@ class IntentLog:
         return Restored(kept, expired, records, time.monotonic() - started)
 
     def _read_partition(self, partition: int) -> tuple[int, int, int]:
-        consumer = Consumer(
-            {
-                "bootstrap.servers": self._bootstrap,
-                "group.id": "vihat-intent-restore",
-                "enable.auto.commit": "false",
-                **self._consumer_extra,
-            }
-        )
         db = self._connect()  # its own connection: the loop keeps using the main one meanwhile
         try:
             db.execute("DELETE FROM intents WHERE partition = ?", (partition,))
-            low, high = self._watermarks(consumer, partition)
-            if high <= low:
-                return 0, 0, 0  # empty, or everything deleted by retention
-            consumer.assign([TopicPartition(self._topic, partition, OFFSET_BEGINNING)])
             horizon = time.time() - self._window
-            handover, read_upto, records, expired, position = -1, 0, 0, 0, low
-            while position < high:
+            handover, read_upto, records, expired = -1, 0, 0, 0
+            for records_batch in self._reader.batches(partition):
                 batch: dict[str, tuple[str, int, bytes, int, float, int, int] | None] = {}  # last per key wins
-                for message in consumer.consume(5000, timeout=1.0):
-                    if message.error() is not None:
-                        continue
+                for record in records_batch:
                     records += 1
-                    offset = message.offset() or 0
-                    position = offset + 1
-                    key = (message.key() or b"").decode()
-                    value = message.value()
-                    at = message.timestamp()[1] / 1000
+                    key, value = record.key, record.value
                     if key == _HANDOVER_KEY:
-                        handover, read_upto = offset, int.from_bytes((value or b"")[1:9], "big")
+                        handover, read_upto = record.offset, int.from_bytes((value or b"")[1:9], "big")
                     elif not value:
                         batch[key] = None  # tombstone: given back, never sent
-                    elif at < horizon:
+                    elif record.timestamp < horizon:
                         expired += 1
                         batch[key] = None  # past the idempotency window: forgotten
                     else:
-                        batch[key] = (key, partition, value, 0, at, offset, _input_offset(value))
-                if not batch:  # compaction and retention leave gaps: ask where the consumer stands
-                    [standing] = consumer.position([TopicPartition(self._topic, partition)])
-                    position = max(position, standing.offset)
-                    continue
+                        batch[key] = (key, partition, value, 0, record.timestamp, record.offset, _input_offset(value))
                 db.execute("BEGIN")
                 db.executemany("DELETE FROM intents WHERE request_id = ?", [(k,) for k, v in batch.items() if not v])
                 db.executemany(
@@ -174,19 +241,6 @@ class IntentLog:
             return int(kept), records, expired
         finally:
             db.close()
-            consumer.close()
-
-    def _watermarks(self, consumer: Consumer, partition: int, timeout: float = 30.0) -> tuple[int, int]:
-        """The partition's first and next offsets; a just-created topic answers NOT_LEADER for a moment."""
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                low, high = consumer.get_watermark_offsets(TopicPartition(self._topic, partition), timeout=5)
-                return int(low), int(high)
-            except KafkaException:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
 
     def forget(self, partition: int) -> None:
         self._db.execute("DELETE FROM intents WHERE partition = ?", (partition,))

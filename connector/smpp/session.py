@@ -132,6 +132,9 @@ class SmppSession(asyncio.Protocol):
         except SessionClosed as exc:
             session.abort(str(exc))
             raise BindError(f"{name}: network failure during bind: {exc}") from exc
+        except asyncio.CancelledError:  # the pool closed while this bind was in progress
+            session.abort("closed while binding")
+            raise
         if response.status != CommandStatus.ESME_ROK:
             session.abort("bind refused")
             raise BindError(

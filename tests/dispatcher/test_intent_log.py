@@ -1,0 +1,104 @@
+"""The intent log's rules through its injectable writer and reader: an in-memory state partition stands
+in for the topic, so the rules are checked without a broker (tests/test_intents.py checks them against
+the real one)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from connector.dispatcher.intents import Intent, IntentLog, StateRecord
+
+DAY = 86_400.0
+
+
+class MemoryStateTopic:
+    """Appends what is produced to per-partition lists and acknowledges on the next loop turn, in order."""
+
+    def __init__(self) -> None:
+        self.partitions: dict[int, list[StateRecord]] = defaultdict(list)
+
+    def append(self, partition: int | None, key: str, value: bytes | None, at: float | None = None) -> None:
+        assert partition is not None, "state records always name their partition"
+        log = self.partitions[partition]
+        log.append(StateRecord(len(log), key, value, time.time() if at is None else at))
+
+    def produce_reliably(
+        self, topic: str, key: str, value: bytes | None, on_done: Callable[[], None], *, partition: int | None = None
+    ) -> None:
+        self.append(partition, key, value)
+        asyncio.get_running_loop().call_soon(on_done)
+
+    def produce_tombstone(self, topic: str, key: str, partition: int | None = None) -> None:
+        self.append(partition, key, None)
+
+    def produce_and_wait(
+        self, topic: str, key: str, value: bytes, *, partition: int | None = None
+    ) -> asyncio.Future[None]:
+        self.append(partition, key, value)
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        future.set_result(None)
+        return future
+
+    def batches(self, partition: int) -> Iterator[list[StateRecord]]:
+        records = list(self.partitions[partition])
+        for start in range(0, len(records), 2):  # small batches: a key's later record may be in the next
+            yield records[start : start + 2]
+
+
+def new_log(topic: MemoryStateTopic, directory: Path) -> IntentLog:
+    return IntentLog("state", topic, topic, str(directory), window=DAY)
+
+
+def test_a_new_owner_learns_what_is_finished_given_back_ambiguous_or_forgotten(tmp_path: Path) -> None:
+    topic = MemoryStateTopic()
+    acked: list[str] = []
+
+    async def previous_owner() -> None:
+        log = new_log(topic, tmp_path / "a")
+        await log.record_sending(1, "finished-early")
+        log.record_done(1, "finished-early", 10, b"result-1", lambda: acked.append("early"))
+        await log.record_sending(1, "given-back")
+        log.release(1, "given-back")
+        await log.record_sending(1, "on-the-wire")
+        log.record_done(1, "unread", 40, b"result-3", lambda: acked.append("unread"))  # beyond read_upto
+        await log.hand_over(1, read_upto=20)
+        log.record_done(1, "finished-late", 12, b"result-2", lambda: acked.append("late"))  # then a crash
+        await asyncio.sleep(0)
+
+    asyncio.run(previous_owner())
+    topic.append(1, "long-ago", b"E" + (5).to_bytes(8, "big") + b"old", at=time.time() - 2 * DAY)
+    log = new_log(topic, tmp_path / "b")
+    restored = asyncio.run(log.restore(1))
+
+    assert acked == ["early", "unread", "late"]
+    early, late, wire = log.lookup("finished-early"), log.lookup("finished-late"), log.lookup("on-the-wire")
+    assert early is not None and early.finished_record(10) and early.result == b"result-1"
+    assert not early.finished_record(11)  # the same request_id in another input record: a repeat
+    assert late is not None and late.intent is Intent.DONE and not late.finished_record(12)  # after the marker
+    unread = log.lookup("unread")
+    assert unread is not None and not unread.finished_record(40)  # the marker vouches only for what was read
+    assert wire is not None and wire.intent is Intent.SENDING and wire.result is None
+    assert log.lookup("given-back") is None  # its tombstone: sent as new by the next owner
+    assert log.lookup("long-ago") is None and restored.expired == 1  # past the idempotency window
+    assert restored.requests == 4 and restored.records == len(topic.partitions[1])
+
+
+def test_partitions_are_restored_and_forgotten_independently(tmp_path: Path) -> None:
+    topic = MemoryStateTopic()
+
+    async def write() -> None:
+        log = new_log(topic, tmp_path / "a")
+        for partition in (0, 1):
+            await log.record_sending(partition, f"r{partition}")
+
+    asyncio.run(write())
+    log = new_log(topic, tmp_path / "b")
+    asyncio.run(log.restore(0))
+    assert log.lookup("r0") is not None and log.lookup("r1") is None
+    asyncio.run(log.restore(1))
+    log.forget(0)
+    assert log.lookup("r0") is None and log.lookup("r1") is not None
