@@ -107,7 +107,7 @@ class Correlator:
             [position] = self._consumer.position([index])
             if high == 0 or position.offset >= high:
                 self._restoring.discard(partition)
-                self._consumer.resume([TopicPartition(self._topics.reports_raw, partition)])
+                self._kafka.resume([(self._topics.reports_raw, partition)])
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self._kafka.commit(synchronous=True)

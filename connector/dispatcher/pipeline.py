@@ -143,7 +143,6 @@ class Dispatcher:
         self._kafka = ConsumerLoop(
             config, producer, self._topics.dead_letter, commit_interval=self._limits.commit_interval, threaded=True
         )
-        self._consumer = self._kafka.consumer
         self._last_prune = time.monotonic()
         self.consumed = 0
         self.results: Counter[tuple[str, str, str]] = Counter()  # (channel, route, status)
@@ -314,11 +313,11 @@ class Dispatcher:
     def _resume_restored(self) -> None:
         if not self._restored:
             return
-        assigned = {(p.topic, p.partition) for p in self._assignment}
-        ready = [TopicPartition(t, p) for t, p in self._restored if (t, p) in assigned]
+        assigned = set(self._assigned_keys())
+        ready = [key for key in self._restored if key in assigned]
         self._restored.clear()
         if ready and not self._paused:
-            self._consumer.resume(ready)
+            self._kafka.resume(ready)
 
     def _refreshed(self, partition: int) -> asyncio.Future[Any]:
         """One re-read of a partition's state after the grace period, shared by its ambiguous requests."""
@@ -334,14 +333,17 @@ class Dispatcher:
 
     # ---- backpressure and commits --------------------------------------------------------------
 
+    def _assigned_keys(self) -> list[PartitionKey]:
+        return [(p.topic, p.partition) for p in self._assignment]
+
     def _apply_backpressure(self) -> None:
         held = len(self._flights)
         self.held_peak = max(self.held_peak, held)
         if not self._paused and held >= self.capacity:
-            self._consumer.pause(self._assignment)
+            self._kafka.pause((p.topic, p.partition) for p in self._assignment)
             self._paused = True
         elif self._paused and held <= self.capacity // 2:
-            self._consumer.resume([p for p in self._assignment if (p.topic, p.partition) not in self._restoring])
+            self._kafka.resume(key for key in self._assigned_keys() if key not in self._restoring)
             self._paused = False
 
     # ---- one record ----------------------------------------------------------------------------
@@ -352,7 +354,7 @@ class Dispatcher:
             # Fetched before the pause took hold: read it again once the state is restored.
             if (topic, partition) not in self._rewound:
                 self._rewound.add((topic, partition))
-                self._consumer.seek(TopicPartition(topic, partition, offset))
+                self._kafka.rewind(message)
             return
         self.consumed += 1
         self._kafka.track(message)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from confluent_kafka import Consumer, Message, TopicPartition
@@ -20,6 +20,7 @@ from connector.kafka.producer import AsyncProducer
 
 DEFAULTS: dict[str, Any] = {"enable.auto.commit": "false", "auto.offset.reset": "earliest"}
 
+PartitionKey = tuple[str, int]
 RebalanceCallback = Callable[[Consumer, list[TopicPartition]], None]
 
 
@@ -98,6 +99,24 @@ class ConsumerLoop:
                 if is_record(message):
                     accept(message)
             await asyncio.sleep(0 if messages or self._threaded else 0.005)
+
+    # ---- flow ----------------------------------------------------------------------------------
+
+    def pause(self, keys: Iterable[PartitionKey]) -> None:
+        """Stop fetching from these partitions (backpressure stays in Kafka); positions are kept."""
+        partitions = [TopicPartition(topic, partition) for topic, partition in keys]
+        if partitions:
+            self.consumer.pause(partitions)
+
+    def resume(self, keys: Iterable[PartitionKey]) -> None:
+        partitions = [TopicPartition(topic, partition) for topic, partition in keys]
+        if partitions:
+            self.consumer.resume(partitions)
+
+    def rewind(self, message: Message) -> None:
+        """Fetch again from this record on (a record handed out before its partition could take it)."""
+        topic, partition, offset = position(message)
+        self.consumer.seek(TopicPartition(topic, partition, offset))
 
     # ---- offsets -------------------------------------------------------------------------------
 
