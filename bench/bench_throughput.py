@@ -1,10 +1,14 @@
-"""End-to-end throughput and latency on this machine (DESIGN.md section 10).
+"""End-to-end throughput, CPU per request and latency on this machine (DESIGN.md section 10).
 
 One run measures, with the simulator's throttle off and 4 binds:
   1. the raw SMPP ceiling: pipelined submit_sm through the same bind pool and codec, no Kafka;
-  2. end to end: a backlog of requests in the input topic → submit results, with DLRs flowing;
-  3. latency at about half that rate: requests produced at a steady pace, p50/p99 consumed → answered.
-The simulator and the connector each run in their own process, as in production.
+  2. end to end, the full path: a backlog of requests in the input topic -> submit result, index entry,
+     DLR and correlated delivery report for every request. The dispatcher and the correlator run in
+     processes of their own, so the CPU each spent (user + system, from /proc) is printed per role, per
+     request; the simulator's CPU is printed too, to show it was not the bottleneck. Records written per
+     request (every output topic's end offset) and broker requests per request (librdkafka statistics,
+     from each process's /metrics) are printed;
+  3. latency at about half that rate: requests produced at a steady pace, p50/p99 consumed -> answered.
 
     .venv/bin/python bench/bench_throughput.py [--requests 20000]
 """
@@ -14,12 +18,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
+
+from confluent_kafka import Consumer, TopicPartition
 
 from connector.devstack.kafka_broker import existing_or_local_broker, free_port
 from connector.devstack.stack import TopicReader, create_topics, prefixed_topics, produce_requests, sms_request
@@ -79,10 +87,64 @@ async def raw_ceiling(port: int, count: int) -> float:
     return count / elapsed
 
 
-def start_connector(bootstrap: str, topics_prefix: str, port: int, workdir: Path) -> subprocess.Popen[bytes]:
-    config = workdir / "connector.yaml"
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def connector_pid(process: subprocess.Popen[bytes]) -> int:
+    """The connector's own pid (py-spy's child when profiling)."""
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+    for _ in range(50):
+        if "py-spy" not in Path(f"/proc/{process.pid}/cmdline").read_text():
+            return process.pid
+        pids = children.read_text().split()
+        if pids:
+            return int(pids[0])
+        time.sleep(0.1)
+    raise RuntimeError("py-spy did not start the connector")
+
+
+def kafka_requests(http_port: int) -> float:
+    """Sum of vihat_kafka_requests_total over the process's clients (producer and consumers)."""
+    body = urllib.request.urlopen(f"http://127.0.0.1:{http_port}/metrics", timeout=5).read().decode()
+    return sum(float(line.split()[-1]) for line in body.splitlines() if line.startswith("vihat_kafka_requests_total{"))
+
+
+def wait_ready(http_port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if urllib.request.urlopen(f"http://127.0.0.1:{http_port}/readyz", timeout=2).status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"process on :{http_port} not ready after {timeout}s")
+
+
+def end_offsets(bootstrap: str, topics: list[str]) -> dict[str, int]:
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-offsets"})
+    try:
+        ends = {}
+        for topic in topics:
+            partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+            ends[topic] = sum(
+                consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions
+            )
+        return ends
+    finally:
+        consumer.close()
+
+
+def start_connector(
+    bootstrap: str, topics_prefix: str, port: int, workdir: Path, role: str, http_port: int, profile: Path | None
+) -> subprocess.Popen[bytes]:
+    config = workdir / f"{role}.yaml"
     topics = prefixed_topics(topics_prefix).model_dump()
-    lines = ["kafka:", f"  bootstrap_servers: '{bootstrap}'", f"  group_id: bench-{topics_prefix}", "  topics:"]
+    lines = [f"roles: [{role}]", "kafka:", f"  bootstrap_servers: '{bootstrap}'", f"  group_id: bench-{topics_prefix}"]
+    lines += ["  topics:"]
     lines += [f"    {key}: {value}" for key, value in topics.items()]
     lines += [
         "smpp:",
@@ -94,11 +156,16 @@ def start_connector(bootstrap: str, topics_prefix: str, port: int, workdir: Path
         "log_level: WARNING",
         "http:",
         "  host: 127.0.0.1",
-        "  port: 0",
+        f"  port: {http_port}",
     ]
     config.write_text("\n".join(lines) + "\n")
     env = {**os.environ, "VIHAT_SMPP__SYSTEM_ID": DEMO_SYSTEM_ID, "VIHAT_SMPP__PASSWORD": DEMO_PASSWORD}
-    return subprocess.Popen([sys.executable, "-m", "connector.cli", "run", "--config", str(config)], env=env)
+    command = [sys.executable, "-m", "connector.cli", "run", "--config", str(config)]
+    if profile is not None:  # py-spy as the parent: collapsed stacks, summarized by bench/profile_summary.py
+        spy = str(Path(sys.executable).with_name("py-spy"))
+        output = str(profile / f"{role}.txt")
+        command = [spy, "record", "--format", "raw", "--rate", "200", "-o", output, "--", *command]
+    return subprocess.Popen(command, env=env)
 
 
 def percentile(values: list[float], q: int) -> float:
@@ -113,28 +180,49 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=20_000)
     parser.add_argument("--raw", type=int, default=20_000)
+    parser.add_argument("--profile", type=Path, help="record each role with py-spy into this directory")
     args = parser.parse_args()
 
     bootstrap, broker = existing_or_local_broker()
     port = free_port()
     simulator = start_simulator(port)
     workdir = Path(tempfile.mkdtemp(prefix="vihat-bench-"))
-    connector: subprocess.Popen[bytes] | None = None
+    connectors: dict[str, subprocess.Popen[bytes]] = {}
     try:
+        simulator_cpu, raw_started = cpu_seconds(simulator.pid), time.perf_counter()
         raw = asyncio.run(raw_ceiling(port, args.raw))
-        print(f"raw SMPP ceiling (no Kafka, {BINDS} binds, pipelined): {raw:,.0f} submit_sm/s", flush=True)
+        simulator_share = (cpu_seconds(simulator.pid) - simulator_cpu) / (time.perf_counter() - raw_started)
+        print(
+            f"raw SMPP ceiling (no Kafka, {BINDS} binds, pipelined): {raw:,.0f} submit_sm/s "
+            f"(simulator used {simulator_share:.0%} of one core)",
+            flush=True,
+        )
 
         prefix = f"bench{int(time.time())}"
         topics = prefixed_topics(prefix)
         create_topics(bootstrap, topics)
+        ports = {role: free_port() for role in ("dispatcher", "correlator")}
+        connectors = {
+            role: start_connector(bootstrap, prefix, port, workdir, role, ports[role], args.profile) for role in ports
+        }
+        for http_port in ports.values():
+            wait_ready(http_port)
+        pids = {role: connector_pid(process) for role, process in connectors.items()} | {"simulator": simulator.pid}
+        cpu_before = {role: cpu_seconds(pid) for role, pid in pids.items()}
+        time.sleep(5.5)  # one statistics interval, so the request counters below start from a fresh value
+        requests_before = {role: kafka_requests(http_port) for role, http_port in ports.items()}
+        results = TopicReader(bootstrap, topics.submit_results, SchemaName.SUBMIT_RESULT)
+        reports = TopicReader(bootstrap, topics.delivery_reports, None)
+        started = time.perf_counter()
         produce_requests(
             bootstrap,
             topics.send_requests,
             (sms_request(f"b{i}", "84968501615", f"Your code is {i:06d}") for i in range(args.requests)),
         )
-        connector = start_connector(bootstrap, prefix, port, workdir)
-        results = TopicReader(bootstrap, topics.submit_results, SchemaName.SUBMIT_RESULT)
         records = results.read_until(args.requests, timeout=600)
+        reports.read_until(args.requests, timeout=600)
+        full_path = time.perf_counter() - started
+        cpu = {role: cpu_seconds(pid) - cpu_before[role] for role, pid in pids.items()}
         first = min(r["received_at"] for r in records)
         last = max(r["completed_at"] for r in records)
         throughput = len(records) / (last - first).total_seconds()
@@ -146,10 +234,34 @@ def main() -> int:
             flush=True,
         )
         print(
+            f"  full path (request produced -> result and correlated report for all): {full_path:.1f} s, "
+            f"{args.requests / full_path:,.0f} requests/s",
+            flush=True,
+        )
+        per_request = {role: seconds / args.requests * 1e6 for role, seconds in cpu.items()}
+        print(
+            "  CPU per request: "
+            + ", ".join(f"{role} {per_request[role]:.0f} us" for role in ports)
+            + f", connector total {sum(per_request[role] for role in ports):.0f} us"
+            + f" (simulator {per_request['simulator']:.0f} us, {cpu['simulator'] / full_path:.0%} of one core)",
+            flush=True,
+        )
+        time.sleep(5.5)  # the last statistics interval
+        broker_requests = sum(kafka_requests(http_port) - requests_before[role] for role, http_port in ports.items())
+        outputs = [topics.dispatch_state, topics.submit_results, topics.message_index, topics.reports_raw]
+        written = end_offsets(bootstrap, [*outputs, topics.delivery_reports])
+        per_topic = ", ".join(f"{topic.split('.')[-1]} {count / args.requests:.2f}" for topic, count in written.items())
+        print(
+            f"  records written per request: {sum(written.values()) / args.requests:.2f} ({per_topic}); "
+            f"broker requests per request: {broker_requests / args.requests:.3f}",
+            flush=True,
+        )
+        print(
             f"  latency under backlog (consumed -> answered, bounded by max_in_flight): "
             f"p50 {percentile(backlog, 50):.1f} ms, p99 {percentile(backlog, 99):.1f} ms",
             flush=True,
         )
+        reports.close()
 
         # Steady load at half the measured rate, for the added latency.
         rate = throughput / 2
@@ -174,9 +286,9 @@ def main() -> int:
         )
         results.close()
     finally:
-        if connector is not None:
-            connector.terminate()
-            connector.wait(60)
+        for process in connectors.values():
+            os.kill(connector_pid(process), signal.SIGTERM)
+            process.wait(60)
         simulator.terminate()
         simulator.wait(10)
         if broker is not None:

@@ -219,12 +219,20 @@ class Connector:
         return ProcessStats(
             delivery=self.reports.stats(),
             kafka_delivery_failures=self.producer.failed_deliveries,
+            kafka_requests=self._kafka_requests(),
             dispatcher=self.dispatcher.stats() if self.dispatcher else None,
             pool=self.pool.stats() if self.pool else None,
             correlator=self.correlator.stats() if self.correlator else None,
             finals=self.finals.stats() if self.finals else None,
             webhook=self.webhook.stats() if self.webhook else None,
         )
+
+    def _kafka_requests(self) -> dict[str, int]:
+        requests = {"producer": self.producer.broker_requests}
+        for name, role in (("dispatcher", self.dispatcher), ("correlator", self.correlator), ("finals", self.finals)):
+            if role is not None:
+                requests[name] = role.broker_requests
+        return requests
 
     def _log_summary(self) -> None:
         log.info("summary: %s", self.stats().summary_line())

@@ -100,6 +100,12 @@ class _StatsCollector(Collector):
             [],
             {(): stats.kafka_delivery_failures},
         )
+        yield _counter(
+            "vihat_kafka_requests",
+            "Requests sent to the brokers, per client (librdkafka statistics, every 5 s)",
+            ["client"],
+            {(client,): count for client, count in stats.kafka_requests.items()},
+        )
         if stats.correlator is not None:
             yield _counter(
                 "vihat_correlation",

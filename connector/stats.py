@@ -67,6 +67,7 @@ class ProcessStats:
 
     delivery: DeliveryStats
     kafka_delivery_failures: int
+    kafka_requests: Mapping[str, int]  # requests sent to the brokers, per client (producer, role consumers)
     dispatcher: DispatcherStats | None = None
     pool: PoolStats | None = None
     correlator: CorrelatorStats | None = None

@@ -190,5 +190,10 @@ class Correlator:
     def held(self) -> int:
         return sum(len(v) for v in self._held.values())
 
+    @property
+    def broker_requests(self) -> int:
+        """Requests its consumer has sent to the brokers."""
+        return self._kafka.broker_requests
+
     def stats(self) -> CorrelatorStats:
         return CorrelatorStats(dict(self.counts), self.held)

@@ -74,6 +74,11 @@ class RequestFinals:
             self._topic, report["request_id"], self._serde.encode(final), self._kafka.completion(message)
         )
 
+    @property
+    def broker_requests(self) -> int:
+        """Requests its consumer has sent to the brokers."""
+        return self._kafka.broker_requests
+
     def stats(self) -> FinalsStats:
         return FinalsStats(self.emitted)
 

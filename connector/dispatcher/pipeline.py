@@ -534,6 +534,11 @@ class Dispatcher:
                 self._topics.message_index, message_id, self._index_serde.encode(entry), acked
             )
 
+    @property
+    def broker_requests(self) -> int:
+        """Requests its consumer has sent to the brokers."""
+        return self._kafka.broker_requests
+
     def stats(self) -> DispatcherStats:
         return DispatcherStats(
             consumed=self.consumed,

@@ -16,7 +16,7 @@ from connector.config import KafkaSettings
 from connector.kafka.deadletter import error_headers
 from connector.kafka.messages import is_record, position
 from connector.kafka.offsets import OffsetTracker, commit_completed
-from connector.kafka.producer import AsyncProducer
+from connector.kafka.producer import AsyncProducer, broker_requests
 
 DEFAULTS: dict[str, Any] = {"enable.auto.commit": "false", "auto.offset.reset": "earliest"}
 
@@ -53,7 +53,15 @@ class ConsumerLoop:
         batch: int = 500,
         threaded: bool = False,
     ) -> None:
-        self.consumer = Consumer(config)
+        forward: Callable[[str], None] | None = config.get("stats_cb")
+
+        def on_statistics(document: str) -> None:
+            self.broker_requests = broker_requests(document)
+            if forward is not None:
+                forward(document)
+
+        self.consumer = Consumer({"statistics.interval.ms": 5000, **config, "stats_cb": on_statistics})
+        self.broker_requests = 0  # requests sent to brokers (librdkafka statistics, every 5 s)
         self.offsets = OffsetTracker()
         self._producer = producer
         self._dead_letter_topic = dead_letter_topic

@@ -4,6 +4,7 @@ loop task (so callbacks run on the event loop thread), never a flush per message
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -26,16 +27,34 @@ DEFAULTS = {
 }
 
 
+def broker_requests(statistics: str) -> int:
+    """Requests a librdkafka client has sent to the brokers, from its statistics JSON."""
+    try:
+        return int(json.loads(statistics).get("tx", 0))
+    except (ValueError, TypeError):
+        return 0
+
+
 def _nothing() -> None:
     pass
 
 
 class AsyncProducer:
     def __init__(self, bootstrap_servers: str, extra: dict[str, str] | None = None) -> None:
-        config: dict[str, Any] = {"bootstrap.servers": bootstrap_servers, **DEFAULTS, **(extra or {})}
+        config: dict[str, Any] = {
+            "bootstrap.servers": bootstrap_servers,
+            **DEFAULTS,
+            "statistics.interval.ms": 5000,
+            "stats_cb": self._on_statistics,
+            **(extra or {}),
+        }
         self._producer = Producer(config)
         self._poller: asyncio.Task[None] | None = None
         self.failed_deliveries = 0
+        self.broker_requests = 0  # requests sent to brokers (librdkafka statistics, every 5 s)
+
+    def _on_statistics(self, document: str) -> None:
+        self.broker_requests = broker_requests(document)
 
     async def start(self) -> None:
         self._poller = asyncio.create_task(self._poll_forever())
