@@ -1,4 +1,4 @@
-"""PDU encoding and decoding, with python-smpplib as the codec.
+"""PDU encoding and decoding: the hot PDUs with `struct` (`wire.py`), everything else with python-smpplib.
 
 smpplib's PDU objects take their sequence number from a client; passing `sequence=` to `make_pdu` is
 silently ignored, so it is set on the object after construction. Nothing here logs a PDU: they carry
@@ -13,6 +13,7 @@ from typing import Any
 from smpplib import smpp
 
 from connector.errors import ConnectorError
+from connector.smpp import wire
 
 HEADER = struct.Struct(">LLLL")
 MAX_PDU_LENGTH = 64 * 1024
@@ -33,6 +34,13 @@ _CLIENT = _NoSequence()
 
 
 def encode(command: str, sequence: int, status: int = 0, **fields: Any) -> bytes:
+    fast = wire.encode(command, sequence, status, fields)
+    if fast is not None:
+        return fast
+    return encode_with_smpplib(command, sequence, status, **fields)
+
+
+def encode_with_smpplib(command: str, sequence: int, status: int = 0, **fields: Any) -> bytes:
     pdu = smpp.make_pdu(command, client=_CLIENT, **fields)
     pdu.sequence = sequence
     pdu.status = status
@@ -83,6 +91,13 @@ def encode_bind(
 
 
 def decode(data: bytes) -> Pdu:
+    fast = wire.decode(data)
+    if fast is not None:
+        return fast
+    return decode_with_smpplib(data)
+
+
+def decode_with_smpplib(data: bytes) -> Pdu:
     pdu: Pdu = smpp.parse_pdu(data, client=_CLIENT)
     return pdu
 
