@@ -69,7 +69,13 @@ async def raw_ceiling(port: int, count: int) -> float:
         return CommandStatus.ESME_ROK
 
     pool = BindPool(
-        PoolSettings(Endpoint("127.0.0.1", port, DEMO_SYSTEM_ID, DEMO_PASSWORD), binds=BINDS, rate=RateLimit(0)), accept
+        PoolSettings(  # no receipts: they would reach the connector later, as foreign DLRs
+            Endpoint("127.0.0.1", port, DEMO_SYSTEM_ID, DEMO_PASSWORD),
+            binds=BINDS,
+            rate=RateLimit(0),
+            registered_delivery=0,
+        ),
+        accept,
     )
     await pool.start()
     await pool.wait_bound(10)

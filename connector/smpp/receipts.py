@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from connector.errors import ConnectorError
 from connector.reporting import MessageIdFormat, ReportStatus, normalize_message_id, normalize_status
@@ -61,14 +61,28 @@ def parse_receipt_text(text: str) -> dict[str, str]:
 
 
 def parse_receipt_date(value: str | None, utc_offset: timedelta = timedelta(0)) -> datetime | None:
-    """YYMMDDhhmm or YYMMDDhhmmss in the SMSC's zone; anything else is ignored, not fatal."""
-    if not value or not value.isdigit() or len(value) not in (10, 12):
+    """YYMMDDhhmm or YYMMDDhhmmss in the SMSC's zone, years as strptime's %y reads them (69-99 are
+    19xx); anything else is ignored, not fatal. Sliced by hand: strptime cost as much as the rest of
+    the receipt."""
+    if not value or len(value) not in (10, 12) or not value.isdigit():
         return None
+    seconds = int(value[10:12]) if len(value) == 12 else 0
+    year = int(value[0:2])
     try:
-        moment = datetime.strptime(value, "%y%m%d%H%M%S" if len(value) == 12 else "%y%m%d%H%M")
+        return datetime(
+            year + (2000 if year < 69 else 1900),
+            int(value[2:4]),
+            int(value[4:6]),
+            int(value[6:8]),
+            int(value[8:10]),
+            seconds,
+            tzinfo=_ZONES.get(utc_offset) or timezone(utc_offset),
+        )
     except ValueError:
         return None
-    return moment.replace(tzinfo=timezone(utc_offset))
+
+
+_ZONES = {timedelta(0): UTC}
 
 
 def is_delivery_receipt(esm_class: int) -> bool:

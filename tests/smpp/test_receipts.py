@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from connector.reporting import MessageIdFormat, ReportStatus, normalize_message_id
-from connector.smpp.receipts import ReceiptError, parse_receipt
+from connector.smpp.receipts import ReceiptError, parse_receipt, parse_receipt_date
 
 SEED_RECEIPT = (
     b"id:12345678 sub:000 dlvrd:001 submit date:2112310215 done date:2112310215 stat:DELIVRD err:000 text:this is text"
@@ -87,3 +87,14 @@ def test_message_id_normalization() -> None:
 def test_any_bytes_parse_or_raise_receipt_error(data: bytes) -> None:
     with contextlib.suppress(ReceiptError):
         parse_receipt(data)
+
+
+@given(st.text(alphabet="0123456789", min_size=10, max_size=12))
+def test_receipt_dates_read_as_strptime_reads_them(value: str) -> None:
+    try:
+        expected = datetime.strptime(value, "%y%m%d%H%M%S" if len(value) == 12 else "%y%m%d%H%M").replace(tzinfo=UTC)
+    except ValueError:
+        expected = None
+    if len(value) == 11:
+        expected = None
+    assert parse_receipt_date(value) == expected
