@@ -43,6 +43,7 @@ _SENDING = b"S"
 _DONE_LEGACY = b"D"  # b"D" + result: written before input offsets were kept
 _DONE = b"E"  # b"E" + the input record's offset (8 bytes) + result
 _HANDOVER_KEY = "\x00handover"  # a request_id is caller text; a NUL-led key cannot collide in practice
+_WRITE_BEHIND = 2000  # state changes kept in memory before they go to SQLite in one statement
 _HANDOVER = b"H"  # b"H" + the input offset the owner had read up to (8 bytes)
 
 
@@ -178,6 +179,7 @@ class IntentLog:
             " input INTEGER NOT NULL)"
         )  # durable: covered by the last handover; written: the state record's offset; input: of the request
         self._db.execute("CREATE INDEX intents_at ON intents (at)")
+        self._pending: dict[str, tuple[int, bytes, float]] = {}  # request_id -> (partition, state, at)
 
     @classmethod
     def on_kafka(
@@ -204,6 +206,7 @@ class IntentLog:
         """Load state partition `partition` from its beginning to its current end, streamed into the
         local store in batches, so memory stays flat however many requests the window holds."""
         started = time.monotonic()
+        self._flush()  # the restore rewrites the partition's rows from the topic
         kept, records, expired = await asyncio.to_thread(self._read_partition, partition)
         return Restored(kept, expired, records, time.monotonic() - started)
 
@@ -243,23 +246,29 @@ class IntentLog:
             db.close()
 
     def forget(self, partition: int) -> None:
+        self._flush()
         self._db.execute("DELETE FROM intents WHERE partition = ?", (partition,))
 
     def prune(self) -> int:
         """Drop cached entries older than the idempotency window; returns how many."""
+        self._flush()
         cursor = self._db.execute("DELETE FROM intents WHERE at < ?", (time.time() - self._window,))
         return cursor.rowcount
 
     # ---- lookups and writes --------------------------------------------------------------------
 
     def lookup(self, request_id: str) -> Known | None:
-        row = self._db.execute("SELECT state, durable FROM intents WHERE request_id = ?", (request_id,)).fetchone()
-        if row is None:
-            return None
-        state: bytes = row[0]
+        pending = self._pending.get(request_id)
+        if pending is not None:
+            state, durable = pending[1], False
+        else:
+            row = self._db.execute("SELECT state, durable FROM intents WHERE request_id = ?", (request_id,)).fetchone()
+            if row is None:
+                return None
+            state, durable = row[0], bool(row[1])
         tag = state[:1]
         if tag == _DONE:
-            return Known(Intent.DONE, state[9:], int.from_bytes(state[1:9], "big"), bool(row[1]))
+            return Known(Intent.DONE, state[9:], int.from_bytes(state[1:9], "big"), durable)
         if tag == _DONE_LEGACY:
             return Known(Intent.DONE, state[1:], None, False)
         return Known(Intent.SENDING, None, None, False)
@@ -285,6 +294,7 @@ class IntentLog:
 
     def release(self, partition: int, request_id: str) -> None:
         """The request was given back before it was written out: clear its SENDING (a tombstone)."""
+        self._pending.pop(request_id, None)
         self._db.execute("DELETE FROM intents WHERE request_id = ?", (request_id,))
         self._producer.produce_tombstone(self._topic, request_id, partition)
 
@@ -295,10 +305,24 @@ class IntentLog:
         return self._producer.produce_and_wait(self._topic, _HANDOVER_KEY, marker, partition=partition)
 
     def _put(self, request_id: str, partition: int, state: bytes) -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO intents VALUES (?, ?, ?, 0, ?, -1, ?)",
-            (request_id, partition, state, time.time(), _input_offset(state)),
-        )
+        # Written behind, in batches: one SQLite statement per state change cost more than the rest of
+        # the intent bookkeeping. Lookups read the pending entries first.
+        self._pending[request_id] = (partition, state, time.time())
+        if len(self._pending) >= _WRITE_BEHIND:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        rows = [
+            (request_id, partition, state, at, _input_offset(state))
+            for request_id, (partition, state, at) in self._pending.items()
+        ]
+        self._pending.clear()
+        self._db.execute("BEGIN")
+        self._db.executemany("INSERT OR REPLACE INTO intents VALUES (?, ?, ?, 0, ?, -1, ?)", rows)
+        self._db.execute("COMMIT")
 
     def close(self) -> None:
+        self._flush()
         self._db.close()
