@@ -29,7 +29,7 @@ from connector.correlator.store import IndexStore
 from connector.errors import SerdeError
 from connector.kafka.consumer import ConsumerLoop, consumer_config
 from connector.kafka.producer import AsyncProducer
-from connector.kafka.serde import Serde
+from connector.kafka.serde import Serde, SingleObjectSerde
 from connector.reporting import enrich
 from connector.stats import CorrelatorStats
 
@@ -63,6 +63,13 @@ class Correlator:
         )
         self._kafka = ConsumerLoop(config, producer, self._topics.dead_letter)
         self._consumer = self._kafka.consumer
+
+    def _request_id(self, value: bytes) -> str | None:
+        """A report's request_id, read without decoding the whole report where the serialization allows."""
+        if isinstance(self._report_serde, SingleObjectSerde):
+            return self._report_serde.leading_optional_string(value)
+        request_id: str | None = self._report_serde.decode(value)["request_id"]
+        return request_id
 
     async def run(self, stop: asyncio.Event) -> None:
         self._kafka.subscribe(
@@ -132,36 +139,52 @@ class Correlator:
             self._report(message)
 
     def _index(self, message: Message) -> None:
-        partition, offset = message.partition() or 0, message.offset() or 0
         value = message.value()
         written_at = message.timestamp()[1] / 1000
         if written_at < time.time() - self._settings.correlation_window:
             return  # past the correlation window: the topic's retention forgets it too
-        if value is not None:  # a tombstone only deletes, which compaction does for us
-            try:
-                entry = self._index_serde.decode(value)
-            except SerdeError as exc:
-                log.warning("undecodable message-index record at %d/%d: %s", partition, offset, exc)
-            else:
-                provider_id = entry["provider_message_id"]
-                index_entry = IndexEntry(
-                    entry["request_id"], entry["channel"], entry["part_number"], entry["total_parts"], entry["metadata"]
-                )
-                self._store.put(partition, provider_id, index_entry, written_at)
-                for held in self._held.pop(provider_id, []):
-                    self._emit(held.message, held.report, index_entry, "late")
+        if value is None:  # a tombstone only deletes, which compaction does for us
+            return
+        provider_id = (message.key() or b"").decode()  # the topic is keyed by provider message id
+        self._store.put(message.partition() or 0, provider_id, value, written_at)
+        waiting = self._held.pop(provider_id, None)
+        if waiting:
+            entry = self._entry(value)
+            for held in waiting:
+                self._emit(held.message, held.report, entry, "late" if entry else "uncorrelated")
+
+    def _entry(self, value: bytes) -> IndexEntry | None:
+        try:
+            record = self._index_serde.decode(value)
+        except SerdeError as exc:
+            log.warning("undecodable message-index record: %s", exc)
+            return None
+        return IndexEntry(
+            record["request_id"], record["channel"], record["part_number"], record["total_parts"], record["metadata"]
+        )
 
     def _report(self, message: Message) -> None:
         self._kafka.track(message)
+        value = message.value() or b""
         try:
-            report = self._report_serde.decode(message.value() or b"")
+            request_id = self._request_id(value)
         except SerdeError as exc:
             self._kafka.dead_letter(message, exc)
             return
-        if report["request_id"] is not None:  # the receiving process knew the id already
-            self._emit(message, report, None, "hit")
+        if request_id is not None:
+            # The receiving process knew the id already and enriched the report: passed on as it came.
+            self.counts["hit"] += 1
+            self._producer.produce_reliably(
+                self._topics.delivery_reports, request_id, value, self._kafka.completion(message)
+            )
             return
-        entry = self._store.get(report["provider_message_id"])
+        try:
+            report = self._report_serde.decode(value)
+        except SerdeError as exc:
+            self._kafka.dead_letter(message, exc)
+            return
+        stored = self._store.get(report["provider_message_id"])
+        entry = self._entry(stored) if stored is not None else None
         if entry is not None:
             self._emit(message, report, entry, "hit")
             return

@@ -5,11 +5,10 @@ assignment, so the file needs no durability of its own (synchronous=OFF)."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from pathlib import Path
 
-from connector.correlation import IndexEntry
+_WRITE_BEHIND = 2000  # entries kept in memory before they go to SQLite in one statement
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -21,50 +20,53 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 
 class IndexStore:
+    """Index records as they came (their Avro bytes), decoded only when a report asks for one: most
+    entries restored at assignment are never asked for. Written behind, in batches."""
+
     def __init__(self, path: Path) -> None:
         self._db = _connect(path)
         self._db.execute("DROP TABLE IF EXISTS entries")  # a cache: a new layout needs no migration
         self._db.execute(
             "CREATE TABLE entries (provider_id TEXT PRIMARY KEY, partition INTEGER NOT NULL,"
-            " request_id TEXT NOT NULL, channel TEXT NOT NULL, part_number INTEGER NOT NULL,"
-            " total_parts INTEGER NOT NULL, metadata TEXT NOT NULL, at REAL NOT NULL)"
+            " value BLOB NOT NULL, at REAL NOT NULL)"
         )
         self._db.execute("CREATE INDEX entries_partition ON entries (partition)")
         self._db.execute("CREATE INDEX entries_at ON entries (at)")
+        self._pending: dict[str, tuple[int, bytes, float]] = {}
 
-    def put(self, partition: int, provider_id: str, entry: IndexEntry, at: float) -> None:
+    def put(self, partition: int, provider_id: str, value: bytes, at: float) -> None:
         """`at`: when the entry was written (its record's timestamp), for the correlation window."""
-        self._db.execute(
-            "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                provider_id,
-                partition,
-                entry.request_id,
-                entry.channel,
-                entry.part_number,
-                entry.total_parts,
-                json.dumps(entry.metadata),
-                at,
-            ),
-        )
+        self._pending[provider_id] = (partition, value, at)
+        if len(self._pending) >= _WRITE_BEHIND:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        rows = [(provider_id, *entry) for provider_id, entry in self._pending.items()]
+        self._pending.clear()
+        self._db.execute("BEGIN")
+        self._db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?)", rows)
+        self._db.execute("COMMIT")
 
     def prune(self, before: float) -> int:
         """Forget entries written before `before` (past the correlation window); returns how many."""
+        self.flush()
         return self._db.execute("DELETE FROM entries WHERE at < ?", (before,)).rowcount
 
-    def get(self, provider_id: str) -> IndexEntry | None:
-        row = self._db.execute(
-            "SELECT request_id, channel, part_number, total_parts, metadata FROM entries WHERE provider_id = ?",
-            (provider_id,),
-        ).fetchone()
-        if row is None:
-            return None
-        return IndexEntry(row[0], row[1], row[2], row[3], json.loads(row[4]))
+    def get(self, provider_id: str) -> bytes | None:
+        pending = self._pending.get(provider_id)
+        if pending is not None:
+            return pending[1]
+        row = self._db.execute("SELECT value FROM entries WHERE provider_id = ?", (provider_id,)).fetchone()
+        return None if row is None else bytes(row[0])
 
     def drop_partition(self, partition: int) -> None:
+        self.flush()
         self._db.execute("DELETE FROM entries WHERE partition = ?", (partition,))
 
     def count(self) -> int:
+        self.flush()
         return int(self._db.execute("SELECT COUNT(*) FROM entries").fetchone()[0])
 
     def close(self) -> None:

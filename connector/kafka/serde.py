@@ -68,6 +68,38 @@ class SingleObjectSerde:
             raise SerdeError("Avro body is not a record")
         return record
 
+    def leading_optional_string(self, data: bytes) -> str | None:
+        """The record's first field, when the schema starts with a ["null", "string"] union, read without
+        decoding the rest: what a forwarder needs for the key of a record it passes on unchanged."""
+        if data[:10] != self._header:
+            self.decode(data)  # raises the precise SerdeError
+        try:
+            branch = data[10]
+            if branch == 0:
+                return None
+            if branch != 2:
+                raise SerdeError(f"first field: union branch {branch} is not null or string")
+            length, position = _read_long(data, 11)
+            if length < 0 or position + length > len(data):
+                raise SerdeError("first field: string runs past the record")
+            return data[position : position + length].decode()
+        except (IndexError, UnicodeDecodeError) as exc:
+            raise SerdeError(f"invalid Avro body: {exc!r}") from exc
+
+
+def _read_long(data: bytes, position: int) -> tuple[int, int]:
+    """An Avro long (zigzag varint) at `position`; returns it and the position after it."""
+    result = shift = 0
+    while True:
+        byte = data[position]
+        position += 1
+        result |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return (result >> 1) ^ -(result & 1), position
+        shift += 7
+        if shift > 63:
+            raise SerdeError("invalid Avro long")
+
 
 class ConfluentSerde:
     def __init__(self, name: SchemaName, topic: str, registry: SchemaRegistryClient) -> None:

@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from confluent_kafka.schema_registry import SchemaRegistryClient
+from hypothesis import given
+from hypothesis import strategies as st
 
 from connector.devstack.stack import sms_request
 from connector.errors import SerdeError
 from connector.kafka.serde import SINGLE_OBJECT_MAGIC, Serialization, SingleObjectSerde, crc64_fingerprint, make_serde
+from connector.reporting import ReportStatus, delivery_report
 from connector.schemas import SchemaName
 
 
@@ -44,3 +49,41 @@ def test_confluent_mode_with_mock_registry() -> None:
     assert registry.get_subjects() == ["vihat.send-requests-value"]
     with pytest.raises(SerdeError):
         serde.decode(b"\x00\x00\x00\x00\x63garbage")
+
+
+@given(
+    st.one_of(st.none(), st.text(max_size=300)),
+    st.text(min_size=1, max_size=40),
+    st.dictionaries(st.text(max_size=10), st.text(max_size=10), max_size=3),
+)
+def test_the_leading_request_id_reads_as_the_full_decode_does(
+    request_id: str | None, provider_id: str, metadata: dict[str, str]
+) -> None:
+    serde = SingleObjectSerde(SchemaName.DELIVERY_REPORT)
+    report = _report(provider_id)
+    encoded = serde.encode({**report, "request_id": request_id, "metadata": metadata})
+    assert serde.leading_optional_string(encoded) == serde.decode(encoded)["request_id"] == request_id
+
+
+def test_the_leading_request_id_refuses_what_decode_refuses() -> None:
+    serde = SingleObjectSerde(SchemaName.DELIVERY_REPORT)
+    with pytest.raises(SerdeError):
+        serde.leading_optional_string(b"\xc3\x01" + b"\x00" * 8 + b"\x02\x08ab")  # unknown fingerprint
+    with pytest.raises(SerdeError):
+        serde.leading_optional_string(b"garbage")
+    header = serde.encode(serde.decode(serde.encode(_report())))[:10]
+    with pytest.raises(SerdeError):
+        serde.leading_optional_string(header + b"\x04")  # a union branch the schema does not have
+    with pytest.raises(SerdeError):
+        serde.leading_optional_string(header + b"\x02\x40ab")  # a string longer than the record
+
+
+def _report(provider_id: str = "m1") -> dict[str, Any]:
+    return delivery_report(
+        provider_message_id=provider_id,
+        channel="SMS",
+        source="SMPP_DLR",
+        status=ReportStatus.DELIVERED,
+        raw_status="DELIVRD",
+        received_at=1_700_000_000.0,
+    )
