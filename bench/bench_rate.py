@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import bisect
 import time
+from collections.abc import Callable
 
 from connector.app import send_rate
 from connector.simulator import SimulatorSettings, SimulatorThread
@@ -33,8 +34,8 @@ def busiest_window(times: list[float]) -> int:
 
 
 async def send_backlog(port: int, margin: float, slack: bool, seconds: float) -> float:
-    async def accept(_pdu: object) -> int:
-        return CommandStatus.ESME_ROK
+    def accept(_pdu: object, respond: Callable[[int], None]) -> None:
+        respond(CommandStatus.ESME_ROK)
 
     settings = PoolSettings(
         Endpoint("127.0.0.1", port, DEMO_SYSTEM_ID, DEMO_PASSWORD),

@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from confluent_kafka import Consumer, TopicPartition
@@ -65,8 +66,8 @@ def start_simulator(port: int) -> subprocess.Popen[bytes]:
 
 
 async def raw_ceiling(port: int, count: int) -> float:
-    async def accept(_pdu: object) -> int:
-        return CommandStatus.ESME_ROK
+    def accept(_pdu: object, respond: Callable[[int], None]) -> None:
+        respond(CommandStatus.ESME_ROK)
 
     pool = BindPool(
         PoolSettings(  # no receipts: they would reach the connector later, as foreign DLRs
@@ -110,6 +111,21 @@ def connector_pid(process: subprocess.Popen[bytes]) -> int:
             return int(pids[0])
         time.sleep(0.1)
     raise RuntimeError("py-spy did not start the connector")
+
+
+def cpu_by_thread(pid: int) -> dict[str, float]:
+    """CPU seconds per thread name (librdkafka names its threads rdk:...; Python's are python or asyncio_N)."""
+    threads: dict[str, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        name = "rdk:broker" if name.startswith("rdk:broker") else name.rstrip("0123456789_")
+        fields = stat.rsplit(")", 1)[1].split()
+        threads[name] = threads.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return threads
 
 
 def kafka_requests(http_port: int) -> float:
@@ -215,6 +231,7 @@ def main() -> int:
             wait_ready(http_port)
         pids = {role: connector_pid(process) for role, process in connectors.items()} | {"simulator": simulator.pid}
         cpu_before = {role: cpu_seconds(pid) for role, pid in pids.items()}
+        threads_before = {role: cpu_by_thread(pids[role]) for role in ports}
         time.sleep(5.5)  # one statistics interval, so the request counters below start from a fresh value
         requests_before = {role: kafka_requests(http_port) for role, http_port in ports.items()}
         results = TopicReader(bootstrap, topics.submit_results, SchemaName.SUBMIT_RESULT)
@@ -229,6 +246,7 @@ def main() -> int:
         reports.read_until(args.requests, timeout=600)
         full_path = time.perf_counter() - started
         cpu = {role: cpu_seconds(pid) - cpu_before[role] for role, pid in pids.items()}
+        threads = {role: cpu_by_thread(pids[role]) for role in ports}
         first = min(r["received_at"] for r in records)
         last = max(r["completed_at"] for r in records)
         throughput = len(records) / (last - first).total_seconds()
@@ -252,6 +270,17 @@ def main() -> int:
             + f" (simulator {per_request['simulator']:.0f} us, {cpu['simulator'] / full_path:.0%} of one core)",
             flush=True,
         )
+        for role in ports:
+            spent = {name: seconds - threads_before[role].get(name, 0.0) for name, seconds in threads[role].items()}
+            print(
+                f"    {role} threads (us per request): "
+                + ", ".join(
+                    f"{name} {seconds / args.requests * 1e6:.0f}"
+                    for name, seconds in sorted(spent.items(), key=lambda item: -item[1])
+                    if seconds > 0
+                ),
+                flush=True,
+            )
         time.sleep(5.5)  # the last statistics interval
         broker_requests = sum(kafka_requests(http_port) - requests_before[role] for role, http_port in ports.items())
         outputs = [topics.dispatch_state, topics.submit_results, topics.message_index, topics.reports_raw]

@@ -33,8 +33,12 @@ def test_report_not_acknowledged_by_kafka_asks_the_smsc_to_retry() -> None:
                 "deliver_sm", 1, esm_class=0x04, source_addr="84968501615", short_message=b"id:abc stat:DELIVRD err:000"
             )
         )
-        status = await handler(pdu)
+        answers: asyncio.Queue[int] = asyncio.Queue()
+        handler(pdu, answers.put_nowait)
+        status = await asyncio.wait_for(answers.get(), 5)
+        await asyncio.sleep(0.6)  # past the timeout again: still one answer, one failure counted
         await producer.close(timeout=0.1)
+        assert answers.empty()
         return status, handler.kafka_failures
 
     status, failures = asyncio.run(scenario())

@@ -1,5 +1,7 @@
 """deliver_sm from any bind → DeliveryReport (or InboundReply for MO) in Kafka, answered only once the
-broker acknowledged; if it cannot, ESME_RX_T_APPN makes the SMSC retry (DESIGN.md section 5)."""
+broker acknowledged; if it cannot within `kafka.delivery_timeout`, ESME_RX_T_APPN makes the SMSC retry
+(DESIGN.md section 5). Driven by callbacks, not a task per receipt: the answer is written from the
+delivery callback, or from one timer per receipt if that comes first."""
 
 from __future__ import annotations
 
@@ -9,16 +11,18 @@ import time
 from collections import Counter
 from datetime import timedelta
 
+from confluent_kafka import KafkaError
+
 from connector.config import Settings
 from connector.correlation import LocalIndex
-from connector.errors import KafkaDeliveryError
-from connector.kafka.producer import AsyncProducer
+from connector.kafka.producer import AsyncProducer, Headers
 from connector.kafka.serde import Serde
 from connector.records import millis
 from connector.reporting import FINAL_STATUSES, delivery_report, enrich
 from connector.smpp import codec
 from connector.smpp.encoding import decode_short_message
 from connector.smpp.receipts import ReceiptError, is_delivery_receipt, parse_receipt
+from connector.smpp.session import Respond
 from connector.smpp.status import CommandStatus
 from connector.stats import DeliveryStats
 
@@ -49,10 +53,11 @@ class DeliverHandler:
     def stats(self) -> DeliveryStats:
         return DeliveryStats(dict(self.by_status), self.unparseable, self.kafka_failures, self.foreign)
 
-    async def __call__(self, pdu: codec.Pdu) -> CommandStatus:
+    def __call__(self, pdu: codec.Pdu, respond: Respond) -> None:
         received = time.time()
         if not is_delivery_receipt(pdu.esm_class):
-            return await self._inbound(pdu, received)
+            self._inbound(pdu, received, respond)
+            return
         try:
             receipt = parse_receipt(
                 pdu.short_message or b"",
@@ -64,18 +69,12 @@ class DeliverHandler:
         except ReceiptError as exc:
             self.unparseable += 1
             # Acknowledge: a receipt we cannot parse will not parse on retry either. Keep the bytes.
-            futures = [
-                self._producer.produce_and_wait(
-                    self._topics.dead_letter,
-                    None,
-                    bytes(pdu.short_message or b""),
-                    headers=[
-                        ("__connect.errors.stage", b"SMPP_DLR"),
-                        ("__connect.errors.exception.message", str(exc).encode()),
-                    ],
-                )
+            headers: Headers = [
+                ("__connect.errors.stage", b"SMPP_DLR"),
+                ("__connect.errors.exception.message", str(exc).encode()),
             ]
-            return await self._acknowledged(futures)
+            self._produce(self._topics.dead_letter, None, bytes(pdu.short_message or b""), respond, headers=headers)
+            return
         status = receipt.status
         entry = self._index.lookup(receipt.message_id, final=status in FINAL_STATUSES)
         if entry is None:
@@ -91,16 +90,11 @@ class DeliverHandler:
             phone=codec.as_text(pdu.source_addr) or None,
             event_time=millis(receipt.done_date.timestamp()) if receipt.done_date else None,
         )
-        report = enrich(report, entry)
-        value = self._report_serde.encode(report)
+        value = self._report_serde.encode(enrich(report, entry))
         # delivery-reports is the correlator's output (DESIGN.md section 8); this only enriches what it knows.
-        futures = [self._producer.produce_and_wait(self._topics.reports_raw, receipt.message_id, value)]
-        result = await self._acknowledged(futures)
-        if result == CommandStatus.ESME_ROK:
-            self.by_status[status.value] += 1
-        return result
+        self._produce(self._topics.reports_raw, receipt.message_id, value, respond, counted=status.value)
 
-    async def _inbound(self, pdu: codec.Pdu, received: float) -> CommandStatus:
+    def _inbound(self, pdu: codec.Pdu, received: float, respond: Respond) -> None:
         part = decode_short_message(pdu.short_message or b"", pdu.data_coding, pdu.esm_class)
         phone = codec.as_text(pdu.source_addr)
         reply = {
@@ -114,14 +108,58 @@ class DeliverHandler:
             "event_time": None,
             "received_at": millis(received),
         }
-        value = self._reply_serde.encode(reply)
-        return await self._acknowledged([self._producer.produce_and_wait(self._topics.inbound_replies, phone, value)])
+        self._produce(self._topics.inbound_replies, phone, self._reply_serde.encode(reply), respond)
 
-    async def _acknowledged(self, futures: list[asyncio.Future[None]]) -> CommandStatus:
-        try:
-            await asyncio.wait_for(asyncio.gather(*futures), self._timeout)
-        except (TimeoutError, KafkaDeliveryError) as exc:
-            self.kafka_failures += 1
-            log.warning("report not acknowledged by Kafka (%s); asking the SMSC to retry", exc)
-            return CommandStatus.ESME_RX_T_APPN
-        return CommandStatus.ESME_ROK
+    def _produce(
+        self,
+        topic: str,
+        key: str | None,
+        value: bytes,
+        respond: Respond,
+        *,
+        headers: Headers | None = None,
+        counted: str | None = None,
+    ) -> None:
+        """Produce once; answer ESME_ROK on the broker's acknowledgement, ESME_RX_T_APPN on a refusal or
+        when `kafka.delivery_timeout` passes first (the SMSC then sends the receipt again)."""
+        answer = _Answer(self, respond, counted)
+        answer.timer = asyncio.get_running_loop().call_later(self._timeout, answer.timed_out)
+        self._producer.produce(topic, key, value, answer.acked, headers)
+
+    def _failed(self, reason: str) -> None:
+        self.kafka_failures += 1
+        log.warning("report not acknowledged by Kafka (%s); asking the SMSC to retry", reason)
+
+
+class _Answer:
+    """The one answer to one deliver_sm: from the delivery callback or the timer, whichever is first."""
+
+    __slots__ = ("_counted", "_handler", "_respond", "done", "timer")
+
+    def __init__(self, handler: DeliverHandler, respond: Respond, counted: str | None) -> None:
+        self._handler = handler
+        self._respond = respond
+        self._counted = counted
+        self.done = False
+        self.timer: asyncio.TimerHandle | None = None
+
+    def acked(self, error: KafkaError | None) -> None:
+        if self.done:
+            return
+        self.done = True
+        if self.timer is not None:
+            self.timer.cancel()
+        if error is not None:
+            self._handler._failed(str(error))
+            self._respond(CommandStatus.ESME_RX_T_APPN)
+            return
+        if self._counted is not None:
+            self._handler.by_status[self._counted] += 1
+        self._respond(CommandStatus.ESME_ROK)
+
+    def timed_out(self) -> None:
+        if self.done:
+            return
+        self.done = True
+        self._handler._failed("no acknowledgement within kafka.delivery_timeout")
+        self._respond(CommandStatus.ESME_RX_T_APPN)

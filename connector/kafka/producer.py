@@ -39,6 +39,50 @@ def _nothing() -> None:
     pass
 
 
+class _Acknowledgement:
+    """The delivery callback of one record: one small object, called straight from librdkafka's poll."""
+
+    __slots__ = ("_on_ack", "_producer")
+
+    def __init__(self, producer: AsyncProducer, on_ack: AckCallback) -> None:
+        self._producer = producer
+        self._on_ack = on_ack
+
+    def __call__(self, error: KafkaError | None, _message: Message) -> None:
+        if error is not None:
+            self._producer.failed_deliveries += 1
+        self._on_ack(error)
+
+
+class _Reliable:
+    """The delivery callback of a record produced until acknowledged."""
+
+    __slots__ = ("_headers", "_key", "_on_done", "_partition", "_producer", "_topic", "_value")
+
+    def __init__(
+        self,
+        producer: AsyncProducer,
+        topic: str,
+        key: bytes | str | None,
+        value: bytes | None,
+        on_done: Callable[[], None],
+        headers: Headers | None,
+        partition: int | None,
+    ) -> None:
+        self._producer, self._topic, self._key, self._value = producer, topic, key, value
+        self._on_done, self._headers, self._partition = on_done, headers, partition
+
+    def __call__(self, error: KafkaError | None, _message: Message) -> None:
+        if error is None:
+            self._on_done()
+            return
+        self._producer.failed_deliveries += 1
+        log.warning("delivery to %s failed (%s); producing again", self._topic, error)
+        asyncio.get_running_loop().call_later(
+            1.0, self._producer._send, self._topic, self._key, self._value, self, self._headers, self._partition
+        )
+
+
 class AsyncProducer:
     def __init__(self, bootstrap_servers: str, extra: dict[str, str] | None = None) -> None:
         config: dict[str, Any] = {
@@ -75,12 +119,17 @@ class AsyncProducer:
         partition: int | None = None,
     ) -> None:
         """Queue a record; `on_ack(error)` runs on the loop once the broker answered."""
+        self._send(topic, key, value, _Acknowledgement(self, on_ack), headers, partition)
 
-        def delivered(error: KafkaError | None, _message: Message) -> None:
-            if error is not None:
-                self.failed_deliveries += 1
-            on_ack(error)
-
+    def _send(
+        self,
+        topic: str,
+        key: bytes | str | None,
+        value: bytes | None,
+        delivered: Callable[[KafkaError | None, Message], None],
+        headers: Headers | None,
+        partition: int | None,
+    ) -> None:
         while True:
             try:
                 if partition is None:
@@ -102,17 +151,9 @@ class AsyncProducer:
         partition: int | None = None,
     ) -> None:
         """Produce and retry on delivery failure until acknowledged: nothing is dropped."""
-
-        def acked(error: KafkaError | None) -> None:
-            if error is None:
-                on_done()
-                return
-            log.warning("delivery to %s failed (%s); producing again", topic, error)
-            asyncio.get_running_loop().call_later(
-                1.0, self.produce_reliably, topic, key, value, on_done, headers, partition
-            )
-
-        self.produce(topic, key, value, acked, headers, partition)
+        self._send(
+            topic, key, value, _Reliable(self, topic, key, value, on_done, headers, partition), headers, partition
+        )
 
     def produce_tombstone(self, topic: str, key: bytes | str, partition: int | None = None) -> None:
         """Delete `key` from a compacted topic; retried until acknowledged, like every record."""

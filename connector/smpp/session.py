@@ -28,7 +28,9 @@ _RESPONSE_BIT = 0x80000000
 _GENERIC_NACK = 0x80000000
 _MAX_SEQUENCE = 0x7FFFFFFF
 
-DeliverHandler = Callable[[codec.Pdu], Awaitable[CommandStatus]]
+Respond = Callable[[int], None]  # the command status of the deliver_sm_resp; the first call counts
+# Takes a deliver_sm and calls `respond` once the report is durable (or could not be made so).
+DeliverHandler = Callable[[codec.Pdu, Respond], None]
 
 
 class BindType(enum.Enum):
@@ -268,7 +270,7 @@ class SmppSession(asyncio.Protocol):
             return
         command = pdu.command
         if command == "deliver_sm":
-            self._spawn(self._deliver(pdu, sequence))
+            self._deliver(pdu, sequence)
         elif command == "enquire_link":
             self._write("enquire_link_resp", sequence)
         elif command == "unbind":
@@ -281,16 +283,25 @@ class SmppSession(asyncio.Protocol):
         if self._transport is not None and not self._transport.is_closing():
             self._transport.write(codec.encode(command, sequence, status, **fields))
 
-    async def _deliver(self, pdu: codec.Pdu, sequence: int) -> None:
+    def _deliver(self, pdu: codec.Pdu, sequence: int) -> None:
         # deliver_sm_resp only after the handler made the report durable; an error status makes
         # the SMSC retry the report later (DESIGN.md section 5).
-        status = CommandStatus.ESME_RX_T_APPN
-        if self._on_deliver is not None:
-            try:
-                status = await self._on_deliver(pdu)
-            except Exception:
-                log.exception("%s: deliver_sm handler failed", self.name)
-        self._write("deliver_sm_resp", sequence, status)
+        answered = False
+
+        def respond(status: int) -> None:
+            nonlocal answered
+            if not answered:
+                answered = True
+                self._write("deliver_sm_resp", sequence, status)
+
+        if self._on_deliver is None:
+            respond(CommandStatus.ESME_RX_T_APPN)
+            return
+        try:
+            self._on_deliver(pdu, respond)
+        except Exception:
+            log.exception("%s: deliver_sm handler failed", self.name)
+            respond(CommandStatus.ESME_RX_T_APPN)
 
     def _spawn(self, coroutine: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coroutine)
