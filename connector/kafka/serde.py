@@ -18,6 +18,7 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 from fastavro.schema import fingerprint, to_parsing_canonical_form
 
 from connector.errors import SerdeError
+from connector.kafka.avro_writer import Unsupported, compile_writer
 from connector.schemas import SchemaName, parsed_schema, schema_text
 
 if TYPE_CHECKING:  # the registry client pulls in authlib; only confluent mode needs it
@@ -48,8 +49,13 @@ class SingleObjectSerde:
     def __init__(self, name: SchemaName) -> None:
         self._schema = parsed_schema(name)
         self._header = SINGLE_OBJECT_MAGIC + crc64_fingerprint(self._schema)
+        self._write = compile_writer(self._schema)
 
     def encode(self, record: Record) -> bytes:
+        try:
+            return self._header + self._write(record)
+        except (Unsupported, KeyError, TypeError, AttributeError, IndexError):
+            pass  # a default to fill in, a datetime, or a value fastavro will explain: its way
         buffer = io.BytesIO()
         buffer.write(self._header)
         fastavro.schemaless_writer(buffer, self._schema, record)

@@ -26,6 +26,9 @@ _PER_PART = {("gsm", 8): 153, ("gsm", 16): 152, ("ucs2", 8): 67, ("ucs2", 16): 6
 MAX_PARTS = 255
 
 
+_GSM_TRANSLATION = {ord(char): septets.decode("latin-1") for char, septets in GSM_SEPTETS.items()}
+
+
 class Coding(enum.Enum):
     GSM = "gsm"
     UCS2 = "ucs2"
@@ -107,6 +110,12 @@ def encode_text(text: str, *, force_unicode: bool | None, reference: int, refere
     if reference_bits not in (8, 16):
         raise ValueError("reference_bits must be 8 or 16")
     coding = choose_coding(text, force_unicode)
+    if coding is Coding.GSM:
+        septets = text.translate(_GSM_TRANSLATION)  # one char per septet, escapes as two: C speed
+        if len(septets) <= _SINGLE["gsm"]:
+            return EncodedMessage(coding, (septets.encode("latin-1"),))
+    elif len(text) <= _SINGLE["ucs2"] // 2 or len(text.encode("utf-16-be")) <= 2 * _SINGLE["ucs2"]:
+        return EncodedMessage(coding, (text.encode("utf-16-be"),))
     encoded = units(text, coding)
     total_cost = sum(_unit_cost(unit, coding) for unit in encoded)
     if total_cost <= _SINGLE[coding.value]:

@@ -10,8 +10,11 @@ from connector.smpp.encoding import (
     GSM_SEPTETS,
     Coding,
     EncodingError,
+    choose_coding,
     decode_short_message,
     encode_text,
+    split_units,
+    units,
 )
 
 GSM_CHARS = sorted(GSM_SEPTETS)
@@ -92,3 +95,14 @@ def test_ucs2_round_trip_never_splits_surrogates(text: str, bits: int) -> None:
         body = part[header:] if len(parts) > 1 else part
         assert len(body) <= 140 - (header if len(parts) > 1 else 0)
         body.decode("utf-16-be")  # a split surrogate pair would raise here
+
+
+@given(st.text(max_size=200), st.sampled_from([None, True]))
+def test_the_single_part_shortcut_writes_what_the_unit_splitter_writes(text: str, force_unicode: bool | None) -> None:
+    coding = choose_coding(text, force_unicode)
+    chunks = split_units(units(text, coding), coding, 160 if coding is Coding.GSM else 70)
+    message = encode_text(text, force_unicode=force_unicode, reference=7)
+    if len(chunks) == 1:
+        assert message.parts == (chunks[0],) and message.coding is coding
+    else:
+        assert len(message.parts) > 1
