@@ -161,7 +161,14 @@ def end_offsets(bootstrap: str, topics: list[str]) -> dict[str, int]:
 
 
 def start_connector(
-    bootstrap: str, topics_prefix: str, port: int, workdir: Path, role: str, http_port: int, profile: Path | None
+    bootstrap: str,
+    topics_prefix: str,
+    port: int,
+    workdir: Path,
+    role: str,
+    http_port: int,
+    profile: Path | None,
+    cprofile: Path | None = None,
 ) -> subprocess.Popen[bytes]:
     config = workdir / f"{role}.yaml"
     topics = prefixed_topics(topics_prefix).model_dump()
@@ -183,6 +190,8 @@ def start_connector(
     config.write_text("\n".join(lines) + "\n")
     env = {**os.environ, "VIHAT_SMPP__SYSTEM_ID": DEMO_SYSTEM_ID, "VIHAT_SMPP__PASSWORD": DEMO_PASSWORD}
     command = [sys.executable, "-m", "connector.cli", "run", "--config", str(config)]
+    if cprofile is not None:  # deterministic: call counts per request, with cProfile's overhead on top
+        command = [sys.executable, "-m", "cProfile", "-o", str(cprofile / f"{role}.prof"), *command[1:]]
     if profile is not None:  # py-spy as the parent: collapsed stacks, summarized by bench/profile_summary.py
         spy = str(Path(sys.executable).with_name("py-spy"))
         output = str(profile / f"{role}.txt")
@@ -203,6 +212,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=20_000)
     parser.add_argument("--raw", type=int, default=20_000)
     parser.add_argument("--profile", type=Path, help="record each role with py-spy into this directory")
+    parser.add_argument("--cprofile", type=Path, help="run each role under cProfile, stats into this directory")
     args = parser.parse_args()
 
     bootstrap, broker = existing_or_local_broker()
@@ -225,7 +235,8 @@ def main() -> int:
         create_topics(bootstrap, topics)
         ports = {role: free_port() for role in ("dispatcher", "correlator")}
         connectors = {
-            role: start_connector(bootstrap, prefix, port, workdir, role, ports[role], args.profile) for role in ports
+            role: start_connector(bootstrap, prefix, port, workdir, role, ports[role], args.profile, args.cprofile)
+            for role in ports
         }
         for http_port in ports.values():
             wait_ready(http_port)

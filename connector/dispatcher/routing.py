@@ -57,20 +57,25 @@ class Router:
             return Route.REST if fallback or self._pool is None else Route.SMPP
         return preference
 
-    async def send(
+    def send(
         self, request: SendRequest, on_message_id: OnMessageId, departure: Departure | None = None
-    ) -> SendOutcome:
-        """Send it (raises ValidationError only for what depends on the route: the SMPP part count)."""
-        return await self._senders[request.channel](request, on_message_id, departure)
+    ) -> Awaitable[SendOutcome]:
+        """Send it (raises ValidationError only for what depends on the route: the SMPP part count).
 
-    async def _sms(self, request: SendRequest, on_message_id: OnMessageId, departure: Departure | None) -> SendOutcome:
+        This and `_sms` hand back the sender's coroutine instead of awaiting it: every frame in the await
+        chain is re-entered each time a request resumes, several times per request."""
+        return self._senders[request.channel](request, on_message_id, departure)
+
+    def _sms(
+        self, request: SendRequest, on_message_id: OnMessageId, departure: Departure | None
+    ) -> Awaitable[SendOutcome]:
         assert isinstance(request.sms, SmsMessage)
         sms = request.sms
         sender = sms.sender or self._settings.smpp.default_sender
         if self.sms_route(sms.route) is Route.SMPP:
-            return await self._smpp(request, sms, sender, on_message_id, departure)
+            return self._smpp(request, sms, sender, on_message_id, departure)
         payload = sms_payload(request, sms, sender, self._settings.rest.sms_type)
-        return await self._call(Api.SMS, payload, request, on_message_id, departure)
+        return self._call(Api.SMS, payload, request, on_message_id, departure)
 
     async def _voice_otp(
         self, request: SendRequest, on_message_id: OnMessageId, departure: Departure | None

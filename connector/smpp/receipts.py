@@ -50,13 +50,11 @@ def parse_receipt_text(text: str) -> dict[str, str]:
     """Split `key:value` fields in any order; the first occurrence of a key wins, so a `text:` that
     quotes receipt-like words cannot override the real fields before it."""
     fields: dict[str, str] = {}
-    matches = list(_FIELD.finditer(text))
-    for index, match in enumerate(matches):
-        key = match.group(1).lower()
-        if key in fields:
-            continue
-        end = len(text) if index + 1 == len(matches) else matches[index + 1].start()
-        fields[key] = text[match.end() : end].strip()
+    pieces = _FIELD.split(text)  # [before, key, value, key, value, ...] in one pass
+    for index in range(1, len(pieces) - 1, 2):
+        key = pieces[index].lower()
+        if key not in fields:
+            fields[key] = pieces[index + 1].strip()
     return fields
 
 

@@ -206,7 +206,9 @@ class SmppSession(asyncio.Protocol):
             if gate is not None:
                 await gate.acquire()
             written = departure.written if departure is not None else None
-            return await self._send("submit_sm", self.timeouts.response, fields, written)
+            return await self._send_frame(
+                lambda sequence: codec.encode("submit_sm", sequence, **fields), self.timeouts.response, written
+            )
 
     async def _send(
         self, command: str, timeout: float, fields: dict[str, Any], written: Callable[[], None] | None = None
