@@ -18,6 +18,7 @@ from connector.kafka.messages import is_record, position
 from connector.kafka.offsets import OffsetTracker, commit_completed
 from connector.kafka.producer import AsyncProducer, broker_requests
 
+_IDLE_MIN, _IDLE_MAX = 0.002, 0.05  # seconds between empty non-blocking polls
 DEFAULTS: dict[str, Any] = {"enable.auto.commit": "false", "auto.offset.reset": "earliest"}
 
 PartitionKey = tuple[str, int]
@@ -91,6 +92,7 @@ class ConsumerLoop:
         batch size otherwise), `accept` for each record, commits every `commit_interval`."""
         consumer = self.consumer
         last_commit = time.monotonic()
+        idle = _IDLE_MIN
         while not stop.is_set():
             now = time.monotonic()
             if tick is not None:
@@ -106,7 +108,12 @@ class ConsumerLoop:
             for message in messages:
                 if is_record(message):
                     accept(message)
-            await asyncio.sleep(0 if messages or self._threaded else 0.005)
+            if messages or self._threaded:  # a threaded poll waited in the consumer already
+                idle = _IDLE_MIN
+                await asyncio.sleep(0)
+            else:  # nothing came: wait longer each time, up to _IDLE_MAX, so an idle role costs little
+                await asyncio.sleep(idle)
+                idle = min(idle * 2, _IDLE_MAX)
 
     # ---- flow ----------------------------------------------------------------------------------
 

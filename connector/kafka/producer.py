@@ -4,6 +4,7 @@ loop task (so callbacks run on the event loop thread), never a flush per message
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Callable
@@ -94,6 +95,7 @@ class AsyncProducer:
         }
         self._producer = Producer(config)
         self._poller: asyncio.Task[None] | None = None
+        self._wake: asyncio.Event | None = None
         self.failed_deliveries = 0
         self.broker_requests = 0  # requests sent to brokers (librdkafka statistics, every 5 s)
 
@@ -101,13 +103,22 @@ class AsyncProducer:
         self.broker_requests = broker_requests(document)
 
     async def start(self) -> None:
+        self._wake = asyncio.Event()
         self._poller = asyncio.create_task(self._poll_forever())
 
     async def _poll_forever(self) -> None:
-        producer = self._producer
+        # Every 2 ms while records await their acknowledgement; asleep otherwise, until a produce wakes
+        # it (an idle process would spend a few percent of a core on empty polls).
+        producer, wake = self._producer, self._wake
+        assert wake is not None
         while True:
             producer.poll(0)
-            await asyncio.sleep(0.002)
+            if len(producer) > 0:
+                await asyncio.sleep(0.002)
+                continue
+            wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), 0.5)
 
     def produce(
         self,
@@ -130,6 +141,9 @@ class AsyncProducer:
         headers: Headers | None,
         partition: int | None,
     ) -> None:
+        wake = self._wake
+        if wake is not None and not wake.is_set():
+            wake.set()
         while True:
             try:
                 if partition is None:
