@@ -82,26 +82,38 @@ async def drive(url: str, total: int, clients: int, time_limit: float) -> tuple[
     return codes, latencies, time.perf_counter() - started
 
 
-def run_wrk(url: str, clients: int, seconds: float) -> None:
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_wrk(url: str, clients: int, seconds: float, pid: int, delay_ms: float = 0.0) -> float:
+    """One wrk run; returns the acknowledged callbacks per second. `delay_ms` paces each connection."""
     script = Path(__file__).with_name("wrk_chat_status.lua")
+    cpu_before = cpu_seconds(pid)
     result = subprocess.run(
         ["wrk", "-t2", f"-c{clients}", f"-d{int(seconds)}s", "--latency", "-s", str(script), url],
         capture_output=True,
         text=True,
         check=True,
+        env={**os.environ, "WRK_DELAY_MS": str(int(delay_ms))},
     )
+    cpu = cpu_seconds(pid) - cpu_before
     lines = result.stdout.splitlines()
     summary = next(line for line in lines if line.startswith("Requests/sec"))
     count = next(line for line in lines if "requests in" in line).split()[0]
     errors = [line.strip() for line in lines if "Non-2xx" in line or "Socket errors" in line]
     percentiles = {line.split()[0]: line.split()[1] for line in lines if line.strip()[:3] in ("50%", "99%")}
+    rate = float(summary.split()[1])
+    load = f"paced, {delay_ms:.0f} ms between requests per connection" if delay_ms else "as fast as answered"
     print(
-        f"webhook (wrk, {clients} connections, {seconds:.0f}s): {count} callbacks acknowledged by Kafka, "
-        f"{summary.split()[1]}/s; {errors or 'no errors'}"
+        f"webhook (wrk, {clients} connections, {load}, {seconds:.0f}s): {count} callbacks acknowledged by Kafka, "
+        f"{rate:,.0f}/s; {errors or 'no errors'}; {cpu / max(1, int(count)) * 1e6:.0f} us of connector CPU each"
     )
     print(
         f"  latency (request -> 200 after the broker's ack): p50 {percentiles.get('50%')}, p99 {percentiles.get('99%')}"
     )
+    return rate
 
 
 def main() -> int:
@@ -120,7 +132,10 @@ def main() -> int:
     try:
         asyncio.run(wait_ready(base))
         if shutil.which("wrk"):
-            run_wrk(f"{base}/callbacks/chat-status/{TOKEN}", args.clients, args.seconds)
+            url = f"{base}/callbacks/chat-status/{TOKEN}"
+            rate = run_wrk(url, args.clients, args.seconds, connector.pid)
+            paced = 16  # connections for the paced run; each waits so that together they send rate / 2
+            run_wrk(url, paced, args.seconds, connector.pid, delay_ms=paced / (rate / 2) * 1000)
             return 0
         codes, latencies, elapsed = asyncio.run(
             drive(f"{base}/callbacks/chat-status/{TOKEN}", args.callbacks, args.clients, args.time_limit)
