@@ -146,6 +146,7 @@ class Dispatcher:
             config, producer, self._topics.dead_letter, commit_interval=self._limits.commit_interval, threaded=True
         )
         self._last_prune = time.monotonic()
+        self._latency: dict[str, Any] = {}  # the submit latency histogram's child per route
         self.consumed = 0
         self.results: Counter[tuple[str, str, str]] = Counter()  # (channel, route, status)
         self.provider_codes: Counter[tuple[str, str]] = Counter()  # (route, code)
@@ -469,7 +470,10 @@ class Dispatcher:
         if result["provider_code"]:
             self.provider_codes[(route, result["provider_code"])] += 1
         if status is ResultStatus.ACCEPTED:
-            self._metrics.submit_latency.labels(route).observe(completed_at - received_at)
+            histogram = self._latency.get(route)
+            if histogram is None:
+                histogram = self._latency[route] = self._metrics.submit_latency.labels(route)
+            histogram.observe(completed_at - received_at)
         if log.isEnabledFor(logging.DEBUG):  # per request: DEBUG only, never on the INFO hot path
             log.debug(
                 "%s via %s to %s: %s",

@@ -19,7 +19,13 @@ from connector.kafka.offsets import OffsetTracker, commit_completed
 from connector.kafka.producer import AsyncProducer, broker_requests
 
 _IDLE_MIN, _IDLE_MAX = 0.002, 0.05  # seconds between empty non-blocking polls
-DEFAULTS: dict[str, Any] = {"enable.auto.commit": "false", "auto.offset.reset": "earliest"}
+DEFAULTS: dict[str, Any] = {
+    "enable.auto.commit": "false",
+    "auto.offset.reset": "earliest",
+    # librdkafka prefetches up to 64 MB by default: with a backlog that is most of a process's memory,
+    # and a role holds at most a few thousand records anyway.
+    "queued.max.messages.kbytes": 16384,
+}
 
 PartitionKey = tuple[str, int]
 RebalanceCallback = Callable[[Consumer, list[TopicPartition]], None]
