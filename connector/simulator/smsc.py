@@ -107,6 +107,7 @@ class _Connection(asyncio.Protocol):
         self.simulator = simulator
         self.transport: asyncio.Transport | None = None
         self.buffer = bytearray()
+        self.outgoing: list[bytes] = []
         self.system_id: str | None = None
         self.bind_type: str | None = None
         self.stats: BindStats | None = None
@@ -132,8 +133,15 @@ class _Connection(asyncio.Protocol):
                 future.set_exception(ConnectionError("bind closed"))
 
     def write(self, command: str, sequence: int, status: int = CommandStatus.ESME_ROK, **fields: Any) -> None:
+        # Frames of one turn of the event loop go out in one write, as the connector's sessions do.
+        self.outgoing.append(codec.encode(command, sequence, status, **fields))
+        if len(self.outgoing) == 1:
+            asyncio.get_running_loop().call_soon(self.flush)
+
+    def flush(self) -> None:
+        frames, self.outgoing = self.outgoing, []
         if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(codec.encode(command, sequence, status, **fields))
+            self.transport.write(b"".join(frames))
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
@@ -169,6 +177,7 @@ class _Connection(asyncio.Protocol):
 
     def close(self) -> None:
         if self.transport is not None:
+            self.flush()
             self.transport.close()
 
 

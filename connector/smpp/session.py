@@ -93,6 +93,7 @@ class SmppSession(asyncio.Protocol):
         self._sequence = 0
         self._buffer = bytearray()
         self._transport: asyncio.Transport | None = None
+        self._outgoing: list[bytes] = []  # frames written at the end of this turn of the event loop
         self._closed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._last_received = time.monotonic()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -169,6 +170,7 @@ class SmppSession(asyncio.Protocol):
 
     def abort(self, reason: str) -> None:
         if self._transport is not None:
+            self._flush_outgoing()  # answers already decided go out before the close
             self._transport.close()
         self._fail(reason)
 
@@ -227,7 +229,7 @@ class SmppSession(asyncio.Protocol):
         self._pending[sequence] = (future, time.monotonic() + timeout)
         if written is not None:
             written()
-        self._transport.write(build(sequence))
+        self._send_bytes(build(sequence))
         return await future
 
     # ---- asyncio.Protocol ----------------------------------------------------------------------
@@ -283,7 +285,19 @@ class SmppSession(asyncio.Protocol):
 
     def _write(self, command: str, sequence: int, status: int = CommandStatus.ESME_ROK, **fields: Any) -> None:
         if self._transport is not None and not self._transport.is_closing():
-            self._transport.write(codec.encode(command, sequence, status, **fields))
+            self._send_bytes(codec.encode(command, sequence, status, **fields))
+
+    def _send_bytes(self, frame: bytes) -> None:
+        """Queue a frame; everything queued in one turn of the event loop goes out in one write at its
+        end (one system call for many PDUs under load, and no added wait)."""
+        self._outgoing.append(frame)
+        if len(self._outgoing) == 1:
+            asyncio.get_running_loop().call_soon(self._flush_outgoing)
+
+    def _flush_outgoing(self) -> None:
+        frames, self._outgoing = self._outgoing, []
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.write(b"".join(frames))
 
     def _deliver(self, pdu: codec.Pdu, sequence: int) -> None:
         # deliver_sm_resp only after the handler made the report durable; an error status makes
