@@ -1,8 +1,12 @@
 """The dispatcher's intent log: no duplicate sends across restarts and rebalances (DESIGN.md section 4).
 
-The state topic is compacted and keyed by request_id; a request's records go to the partition whose
-number is its input record's partition (as Kafka Streams changelogs do), so whichever replica owns an
-input partition owns its state. Per request:
+The state topic is compacted; a request's records go to the partition whose number is its input
+record's partition (as Kafka Streams changelogs do), so whichever replica owns an input partition owns
+its state. State changes are group-committed: the SENDINGs (and the DONEs) of one partition made in one
+turn of the event loop are written as one record, keyed by a unique group key, so the topic gets a
+record per batch rather than two per request (the awaited acknowledgement is the batch's). Tombstones
+and the handover marker are records of their own, and a restore applies everything in log order, so a
+later record overrides an earlier one for the same request. Per request:
 
     SENDING   written while the request holds a window slot (or its REST token), before it is written
               to the provider: only requests that may be on the wire are ever SENDING
@@ -29,9 +33,11 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
 import sqlite3
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,9 +48,33 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPar
 _SENDING = b"S"
 _DONE_LEGACY = b"D"  # b"D" + result: written before input offsets were kept
 _DONE = b"E"  # b"E" + the input record's offset (8 bytes) + result
+_SENDING_GROUP = b"s"  # b"s" + per request: id length (2 bytes) + id
+_DONE_GROUP = b"e"  # b"e" + per request: id length (2 bytes) + id + state length (4 bytes) + its DONE state
+_GROUP_LIMIT = 500  # requests per group record, so a record stays far below the broker's size limit
 _HANDOVER_KEY = "\x00handover"  # a request_id is caller text; a NUL-led key cannot collide in practice
+_GROUP_KEY = "\x00group\x00"  # + this log's instance + a counter: unique, never compacted away
 _WRITE_BEHIND = 2000  # state changes kept in memory before they go to SQLite in one statement
 _HANDOVER = b"H"  # b"H" + the input offset the owner had read up to (8 bytes)
+
+
+def _pack_id(request_id: str) -> bytes:
+    data = request_id.encode()
+    return len(data).to_bytes(2, "big") + data
+
+
+def _unpack_group(value: bytes) -> Iterator[tuple[str, bytes]]:
+    """(request_id, state) for every request of a group record."""
+    tag, position, end = value[:1], 1, len(value)
+    while position < end:
+        length = int.from_bytes(value[position : position + 2], "big")
+        request_id = value[position + 2 : position + 2 + length].decode()
+        position += 2 + length
+        if tag == _SENDING_GROUP:
+            yield request_id, _SENDING
+            continue
+        size = int.from_bytes(value[position : position + 4], "big")
+        yield request_id, value[position + 4 : position + 4 + size]
+        position += 4 + size
 
 
 def _input_offset(state: bytes) -> int:
@@ -180,6 +210,11 @@ class IntentLog:
         )  # durable: covered by the last handover; written: the state record's offset; input: of the request
         self._db.execute("CREATE INDEX intents_at ON intents (at)")
         self._pending: dict[str, tuple[int, bytes, float]] = {}  # request_id -> (partition, state, at)
+        self._sending: dict[int, dict[str, asyncio.Future[None]]] = {}  # per partition, for the next group
+        self._done: dict[int, list[tuple[str, bytes, Callable[[], None]]]] = {}
+        self._groups_scheduled = False
+        self._groups_written = 0
+        self._instance = uuid.uuid4().hex[:12]
 
     @classmethod
     def on_kafka(
@@ -223,13 +258,18 @@ class IntentLog:
                     key, value = record.key, record.value
                     if key == _HANDOVER_KEY:
                         handover, read_upto = record.offset, int.from_bytes((value or b"")[1:9], "big")
-                    elif not value:
+                        continue
+                    if not value:
                         batch[key] = None  # tombstone: given back, never sent
-                    elif record.timestamp < horizon:
-                        expired += 1
-                        batch[key] = None  # past the idempotency window: forgotten
-                    else:
-                        batch[key] = (key, partition, value, 0, record.timestamp, record.offset, _input_offset(value))
+                        continue
+                    states = _unpack_group(value) if key.startswith(_GROUP_KEY) else ((key, value),)
+                    for request_id, state in states:
+                        if record.timestamp < horizon:
+                            expired += 1
+                            batch[request_id] = None  # past the idempotency window: forgotten
+                        else:
+                            at, written = record.timestamp, record.offset
+                            batch[request_id] = (request_id, partition, state, 0, at, written, _input_offset(state))
                 db.execute("BEGIN")
                 db.executemany("DELETE FROM intents WHERE request_id = ?", [(k,) for k, v in batch.items() if not v])
                 db.executemany(
@@ -276,13 +316,9 @@ class IntentLog:
     def record_sending(self, partition: int, request_id: str) -> asyncio.Future[None]:
         """Durable once the returned future resolves; only then may the request be written out."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-        def acked() -> None:
-            if not future.done():
-                future.set_result(None)
-
         self._put(request_id, partition, _SENDING)
-        self._producer.produce_reliably(self._topic, request_id, _SENDING, acked, partition=partition)
+        self._sending.setdefault(partition, {})[request_id] = future
+        self._schedule_groups()
         return future
 
     def record_done(
@@ -290,17 +326,51 @@ class IntentLog:
     ) -> None:
         state = _DONE + input_offset.to_bytes(8, "big") + result
         self._put(request_id, partition, state)
-        self._producer.produce_reliably(self._topic, request_id, state, on_done, partition=partition)
+        self._done.setdefault(partition, []).append((request_id, state, on_done))
+        self._schedule_groups()
 
     def release(self, partition: int, request_id: str) -> None:
-        """The request was given back before it was written out: clear its SENDING (a tombstone)."""
+        """The request was given back before it was written out: clear its SENDING (a tombstone, unless
+        its SENDING never left this process)."""
         self._pending.pop(request_id, None)
         self._db.execute("DELETE FROM intents WHERE request_id = ?", (request_id,))
+        if self._sending.get(partition, {}).pop(request_id, None) is not None:
+            return
         self._producer.produce_tombstone(self._topic, request_id, partition)
+
+    def write_groups(self) -> None:
+        """Produce the state changes waiting for the end of this turn of the event loop, now."""
+        self._groups_scheduled = False
+        sending, self._sending = self._sending, {}
+        done, self._done = self._done, {}
+        for partition, futures in sending.items():
+            waiting = list(futures.items())
+            for start in range(0, len(waiting), _GROUP_LIMIT):
+                batch = waiting[start : start + _GROUP_LIMIT]
+                value = _SENDING_GROUP + b"".join(_pack_id(request_id) for request_id, _ in batch)
+                self._produce_group(partition, value, functools.partial(_resolve, [f for _, f in batch]))
+        for partition, changes in done.items():
+            for start in range(0, len(changes), _GROUP_LIMIT):
+                chunk = changes[start : start + _GROUP_LIMIT]
+                value = _DONE_GROUP + b"".join(
+                    _pack_id(request_id) + len(state).to_bytes(4, "big") + state for request_id, state, _ in chunk
+                )
+                self._produce_group(partition, value, functools.partial(_call_all, [c for _, _, c in chunk]))
+
+    def _schedule_groups(self) -> None:
+        if not self._groups_scheduled:
+            self._groups_scheduled = True
+            asyncio.get_running_loop().call_soon(self.write_groups)
+
+    def _produce_group(self, partition: int, value: bytes, on_done: Callable[[], None]) -> None:
+        self._groups_written += 1
+        key = f"{_GROUP_KEY}{self._instance}\x00{self._groups_written}"
+        self._producer.produce_reliably(self._topic, key, value, on_done, partition=partition)
 
     def hand_over(self, partition: int, read_upto: int) -> asyncio.Future[None]:
         """Mark a clean handover; write it only once everything produced before was acknowledged.
         `read_upto`: the input offset this owner had read up to (0 if it read nothing)."""
+        self.write_groups()
         marker = _HANDOVER + read_upto.to_bytes(8, "big")
         return self._producer.produce_and_wait(self._topic, _HANDOVER_KEY, marker, partition=partition)
 
@@ -326,3 +396,14 @@ class IntentLog:
     def close(self) -> None:
         self._flush()
         self._db.close()
+
+
+def _resolve(futures: list[asyncio.Future[None]]) -> None:
+    for future in futures:
+        if not future.done():
+            future.set_result(None)
+
+
+def _call_all(callbacks: list[Callable[[], None]]) -> None:
+    for callback in callbacks:
+        callback()

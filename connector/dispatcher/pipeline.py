@@ -263,6 +263,7 @@ class Dispatcher:
             self._flights[task].departure.reserved = False
             task.cancel()
         await asyncio.gather(*unfinished, return_exceptions=True)
+        self._intents.write_groups()  # the DONEs of what just finished, not at the end of this turn
         if await self._producer.flush(timeout=max(0.5, deadline - time.monotonic())):
             log.warning("records not acknowledged before the handover; its marker is not written")
             return

@@ -203,6 +203,7 @@ class AsyncProducer:
     async def flush(self, timeout: float = 10.0) -> int:
         """Wait until queued records are acknowledged (callbacks run here); returns those still queued."""
         deadline = asyncio.get_running_loop().time() + timeout
+        await asyncio.sleep(0)  # first, what was scheduled for the end of this turn (grouped writes)
         while len(self._producer) > 0 and asyncio.get_running_loop().time() < deadline:
             self._producer.poll(0)
             await asyncio.sleep(0.01)

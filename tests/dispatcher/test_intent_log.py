@@ -67,7 +67,7 @@ def test_a_new_owner_learns_what_is_finished_given_back_ambiguous_or_forgotten(t
         log.record_done(1, "unread", 40, b"result-3", lambda: acked.append("unread"))  # beyond read_upto
         await log.hand_over(1, read_upto=20)
         log.record_done(1, "finished-late", 12, b"result-2", lambda: acked.append("late"))  # then a crash
-        await asyncio.sleep(0)
+        await asyncio.sleep(0.01)
 
     asyncio.run(previous_owner())
     topic.append(1, "long-ago", b"E" + (5).to_bytes(8, "big") + b"old", at=time.time() - 2 * DAY)
@@ -102,3 +102,29 @@ def test_partitions_are_restored_and_forgotten_independently(tmp_path: Path) -> 
     asyncio.run(log.restore(1))
     log.forget(0)
     assert log.lookup("r0") is None and log.lookup("r1") is not None
+
+
+def test_one_turn_of_state_changes_is_one_record_per_partition(tmp_path: Path) -> None:
+    topic = MemoryStateTopic()
+
+    async def owner() -> list[str]:
+        log = new_log(topic, tmp_path / "a")
+        durable = [log.record_sending(3, f"r{n}") for n in range(40)]  # one turn: one group record
+        given_back = log.record_sending(3, "never-left")
+        log.release(3, "never-left")  # before its group was written: nothing to clear in the topic
+        await asyncio.gather(*durable)
+        assert not given_back.done()
+        done: list[str] = []
+        for n in range(40):
+            log.record_done(3, f"r{n}", n, f"result-{n}".encode(), lambda n=n: done.append(f"r{n}"))
+        await asyncio.sleep(0.01)
+        return done
+
+    done = asyncio.run(owner())
+    assert done == [f"r{n}" for n in range(40)]  # acknowledged together, in order
+    assert len(topic.partitions[3]) == 2  # one SENDING group and one DONE group for 40 requests
+    log = new_log(topic, tmp_path / "b")
+    assert asyncio.run(log.restore(3)).requests == 40
+    finished = log.lookup("r7")
+    assert finished is not None and finished.intent is Intent.DONE and finished.result == b"result-7"
+    assert log.lookup("never-left") is None
