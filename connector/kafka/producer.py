@@ -32,7 +32,7 @@ def broker_requests(statistics: str) -> int:
     """Requests a librdkafka client has sent to the brokers, from its statistics JSON."""
     try:
         return int(json.loads(statistics).get("tx", 0))
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, AttributeError):
         return 0
 
 
