@@ -210,8 +210,11 @@ class AsyncProducer:
         return len(self._producer)
 
     async def close(self, timeout: float = 10.0) -> int:
-        """Stop polling and flush; returns the number of records still undelivered."""
+        """Flush, then stop polling; returns the number of records still undelivered.
+
+        Flushed here, on the event loop, not with librdkafka's blocking flush in a worker thread: the
+        delivery callbacks answer SMSCs and resolve futures, which only the loop's thread may do."""
+        remaining = await self.flush(timeout)
         if self._poller is not None:
             self._poller.cancel()
-        remaining: int = await asyncio.to_thread(self._producer.flush, timeout)
         return remaining
