@@ -365,7 +365,7 @@ class Dispatcher:
         self._read_upto[(topic, partition)] = offset + 1
         received_at = time.time()
         try:
-            request = SendRequest.from_record(self._request_serde.decode(message.value() or b""))
+            request = self._decode(message)
         except SerdeError as exc:
             self.dead_letters += 1
             self._kafka.dead_letter(message, exc)
@@ -397,6 +397,13 @@ class Dispatcher:
         task = asyncio.ensure_future(self._send_once(message, request, received_at, ambiguous, departure))
         self._flights[task] = _Flight((topic, partition), departure, request.request_id, ambiguous)
         task.add_done_callback(self._landed)
+
+    def _decode(self, message: Message) -> SendRequest:
+        record = self._request_serde.decode(message.value() or b"")
+        try:
+            return SendRequest.from_record(record)
+        except (KeyError, ValueError, TypeError) as exc:  # e.g. a newer writer's enum symbol, read leniently
+            raise SerdeError(f"not a SendRequest this connector understands: {exc!r}") from exc
 
     def _landed(self, task: asyncio.Task[None]) -> None:
         flight = self._flights.pop(task, None)
