@@ -65,10 +65,6 @@ class IndexStore:
         self.flush()
         self._db.execute("DELETE FROM entries WHERE partition = ?", (partition,))
 
-    def count(self) -> int:
-        self.flush()
-        return int(self._db.execute("SELECT COUNT(*) FROM entries").fetchone()[0])
-
     def close(self) -> None:
         self._db.close()
 

@@ -564,7 +564,3 @@ class Dispatcher:
             released=self.released,
             ambiguous=self.ambiguous,
         )
-
-    @property
-    def in_flight(self) -> int:
-        return len(self._flights)
