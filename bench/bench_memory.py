@@ -9,13 +9,11 @@ buffer horizon, so the backlog stays in Kafka, not in memory.
 from __future__ import annotations
 
 import argparse
-import os
-import signal
 import tempfile
 import time
 from pathlib import Path
 
-from bench_throughput import connector_pid, start_connector, start_simulator, wait_ready
+from bench_throughput import connector_pid, start_connector, start_simulator, stop_everything, wait_ready
 
 from connector.devstack.kafka_broker import existing_or_local_broker, free_port
 from connector.devstack.stack import TopicReader, create_topics, prefixed_topics, produce_requests, sms_request
@@ -73,13 +71,7 @@ def main() -> int:
             )
         print(f"  results written meanwhile: {done:,}; still waiting in Kafka: {args.requests - done:,}")
     finally:
-        for process in connectors.values():
-            os.kill(connector_pid(process), signal.SIGTERM)
-            process.wait(60)
-        simulator.terminate()
-        simulator.wait(10)
-        if broker is not None:
-            broker.cleanup()
+        stop_everything(connectors, simulator, broker)
     return 0
 
 

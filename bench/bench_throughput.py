@@ -30,7 +30,7 @@ from pathlib import Path
 
 from confluent_kafka import Consumer, TopicPartition
 
-from connector.devstack.kafka_broker import existing_or_local_broker, free_port
+from connector.devstack.kafka_broker import LocalKafka, existing_or_local_broker, free_port
 from connector.devstack.stack import TopicReader, create_topics, prefixed_topics, produce_requests, sms_request
 from connector.ratelimit import RateLimit
 from connector.schemas import SchemaName
@@ -98,6 +98,20 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def stop_everything(
+    connectors: dict[str, subprocess.Popen[bytes]], simulator: subprocess.Popen[bytes], broker: LocalKafka | None
+) -> None:
+    """SIGTERM to each connector (a graceful stop, through py-spy when profiling), then the simulator and
+    the broker this run started."""
+    for process in connectors.values():
+        os.kill(connector_pid(process), signal.SIGTERM)
+        process.wait(60)
+    simulator.terminate()
+    simulator.wait(10)
+    if broker is not None:
+        broker.cleanup()
 
 
 def connector_pid(process: subprocess.Popen[bytes]) -> int:
@@ -333,13 +347,7 @@ def main() -> int:
         )
         results.close()
     finally:
-        for process in connectors.values():
-            os.kill(connector_pid(process), signal.SIGTERM)
-            process.wait(60)
-        simulator.terminate()
-        simulator.wait(10)
-        if broker is not None:
-            broker.cleanup()
+        stop_everything(connectors, simulator, broker)
     return 0
 
 

@@ -3,6 +3,7 @@ and callbacks on reports-raw at once. Cross-replica correlation is the correlato
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -12,7 +13,7 @@ class IndexEntry:
     channel: str
     part_number: int
     total_parts: int
-    metadata: dict[str, str]
+    metadata: Mapping[str, str]
 
 
 class LocalIndex:

@@ -46,5 +46,5 @@ def submit_result(
         "received_at": millis(received_at),
         "submitted_at": millis(submitted_at) if submitted_at is not None else None,
         "completed_at": millis(completed_at),
-        "metadata": dict(request.metadata),
+        "metadata": request.metadata,
     }

@@ -422,7 +422,7 @@ class Dispatcher:
     async def _send_once(
         self, message: Message, request: SendRequest, received_at: float, ambiguous: bool, departure: Departure
     ) -> None:
-        metadata = dict(request.metadata)
+        metadata = request.metadata
         request_id, channel = request.request_id, request.channel.value
         note = ""
         if ambiguous:
@@ -539,7 +539,7 @@ class Dispatcher:
                 "part_number": number,
                 "total_parts": len(ids),
                 "submitted_at": submitted,
-                "metadata": dict(request.metadata),
+                "metadata": request.metadata,
             }
             self._producer.produce_reliably(
                 self._topics.message_index, message_id, self._index_serde.encode(entry), acked

@@ -10,7 +10,7 @@ smpplib instead.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 _HEADER = struct.Struct(">LLLL")
@@ -57,27 +57,18 @@ _MANDATORY: tuple[tuple[str, str, int], ...] = (
 
 # The TLVs handled here, in the order smpplib writes them: (name, tag, kind, size). Kind "i" is an
 # integer of `size` octets, "o" an octet string, "s" a C-octet string of at most `size` octets.
-_TLVS: dict[int, tuple[tuple[str, int, str, int], ...]] = {
-    SUBMIT_SM: (
-        ("user_message_reference", 0x0204, "i", 2),
-        ("source_port", 0x020A, "i", 2),
-        ("destination_port", 0x020B, "i", 2),
-        ("sar_msg_ref_num", 0x020C, "i", 2),
-        ("sar_total_segments", 0x020E, "i", 1),
-        ("sar_segment_seqnum", 0x020F, "i", 1),
-        ("message_payload", 0x0424, "o", 0),
-    ),
-    DELIVER_SM: (
-        ("user_message_reference", 0x0204, "i", 2),
-        ("source_port", 0x020A, "i", 2),
-        ("destination_port", 0x020B, "i", 2),
-        ("sar_msg_ref_num", 0x020C, "i", 2),
-        ("sar_total_segments", 0x020E, "i", 1),
-        ("sar_segment_seqnum", 0x020F, "i", 1),
-        ("message_payload", 0x0424, "o", 0),
-        ("message_state", 0x0427, "i", 1),
-        ("receipted_message_id", 0x001E, "s", 65),
-    ),
+_SUBMIT_TLVS: tuple[tuple[str, int, str, int], ...] = (
+    ("user_message_reference", 0x0204, "i", 2),
+    ("source_port", 0x020A, "i", 2),
+    ("destination_port", 0x020B, "i", 2),
+    ("sar_msg_ref_num", 0x020C, "i", 2),
+    ("sar_total_segments", 0x020E, "i", 1),
+    ("sar_segment_seqnum", 0x020F, "i", 1),
+    ("message_payload", 0x0424, "o", 0),
+)
+_TLVS = {
+    SUBMIT_SM: _SUBMIT_TLVS,
+    DELIVER_SM: (*_SUBMIT_TLVS, ("message_state", 0x0427, "i", 1), ("receipted_message_id", 0x001E, "s", 65)),
 }
 _TLV_BY_TAG = {command: {tag: (name, kind, size) for name, tag, kind, size in tlvs} for command, tlvs in _TLVS.items()}
 _TLV_NAMES = frozenset(name for tlvs in _TLVS.values() for name, _tag, _kind, _size in tlvs)
@@ -120,7 +111,6 @@ class WirePdu:
     message_payload: bytes | None = None
     message_state: int | None = None
     receipted_message_id: bytes | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _octets(value: Any) -> bytes | None:
