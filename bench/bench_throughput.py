@@ -128,7 +128,8 @@ def connector_pid(process: subprocess.Popen[bytes]) -> int:
 
 
 def cpu_by_thread(pid: int) -> dict[str, float]:
-    """CPU seconds per thread name (librdkafka names its threads rdk:...; Python's are python or asyncio_N)."""
+    """CPU seconds per thread name (librdkafka names its threads rdk:...; the event loop's is main, other
+    Python threads keep the process's name)."""
     threads: dict[str, float] = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
@@ -137,6 +138,8 @@ def cpu_by_thread(pid: int) -> dict[str, float]:
             continue
         name = stat[stat.index("(") + 1 : stat.rindex(")")]
         name = "rdk:broker" if name.startswith("rdk:broker") else name.rstrip("0123456789_")
+        if task.name == str(pid):
+            name = "main"  # the event loop's thread; other Python threads keep the process's name
         fields = stat.rsplit(")", 1)[1].split()
         threads[name] = threads.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return threads
