@@ -80,11 +80,15 @@ class Connector:
         topics = kafka.topics
         roles = set(settings.roles)
         report_serde = serde(SchemaName.DELIVERY_REPORT, topics.reports_raw)
+        report_serdes = {
+            topics.reports_raw: report_serde,
+            topics.delivery_reports: serde(SchemaName.DELIVERY_REPORT, topics.delivery_reports),
+        }
         reply_serde = serde(SchemaName.INBOUND_REPLY, topics.inbound_replies)
         self.producer = AsyncProducer(kafka.bootstrap_servers, kafka.producer)
         self.index = LocalIndex(settings.dispatcher.correlation_capacity)
         self.metrics = Metrics()
-        self.reports = DeliverHandler(settings, self.producer, report_serde, reply_serde, self.index)
+        self.reports = DeliverHandler(settings, self.producer, report_serdes, reply_serde, self.index)
         self.pool: BindPool | None = None
         self.rest: RestClient | None = None
         self.dispatcher: Dispatcher | None = None
@@ -126,14 +130,12 @@ class Connector:
             self.correlator = Correlator(
                 settings, self.producer, serde(SchemaName.MESSAGE_INDEX_ENTRY, topics.message_index), report_serde
             )
-            self.finals = RequestFinals(
-                settings, self.producer, serde(SchemaName.DELIVERY_REPORT, topics.delivery_reports)
-            )
+            self.finals = RequestFinals(settings, self.producer, report_serdes[topics.delivery_reports])
         self.webhook: WebhookApp | None = None
         if Role.WEBHOOK in roles:
             if not settings.webhook.token.get_secret_value():
                 raise ConfigError("webhook.token: required when the webhook role is on (VIHAT_WEBHOOK__TOKEN)")
-            self.webhook = WebhookApp(settings, self.producer, report_serde, reply_serde, self.index)
+            self.webhook = WebhookApp(settings, self.producer, report_serdes, reply_serde, self.index)
         self.metrics.attach(self.stats)
         http_app = build_http_app(self.metrics, self.readiness, self.webhook.routes if self.webhook else [])
         self.http_server = UvicornServer(http_app, settings.http.host, settings.http.port)

@@ -21,10 +21,12 @@ def test_report_not_acknowledged_by_kafka_asks_the_smsc_to_retry() -> None:
         producer = AsyncProducer(f"127.0.0.1:{free_port()}", {"log_level": "0"})
         await producer.start()
         settings = Settings(kafka={"delivery_timeout": 0.5})
+        topics = settings.kafka.topics
+        report_serde = SingleObjectSerde(SchemaName.DELIVERY_REPORT)
         handler = DeliverHandler(
             settings,
             producer,
-            SingleObjectSerde(SchemaName.DELIVERY_REPORT),
+            {topics.reports_raw: report_serde, topics.delivery_reports: report_serde},
             SingleObjectSerde(SchemaName.INBOUND_REPLY),
             LocalIndex(1000),
         )

@@ -1,14 +1,15 @@
 """deliver_sm from any bind → DeliveryReport (or InboundReply for MO) in Kafka, answered only once the
 broker acknowledged; if it cannot within `kafka.delivery_timeout`, ESME_RX_T_APPN makes the SMSC retry
 (DESIGN.md section 5). Driven by callbacks, not a task per receipt: the answer is written from the
-delivery callback, or from one timer per receipt if that comes first."""
+delivery callback, or by a sweep over the receipts still waiting, if their time runs out first."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from collections import Counter
+from collections import Counter, deque
+from collections.abc import Mapping
 from datetime import timedelta
 
 from confluent_kafka import KafkaError
@@ -34,7 +35,7 @@ class DeliverHandler:
         self,
         settings: Settings,
         producer: AsyncProducer,
-        report_serde: Serde,
+        report_serdes: Mapping[str, Serde],
         reply_serde: Serde,
         index: LocalIndex,
     ) -> None:
@@ -42,9 +43,12 @@ class DeliverHandler:
         self._timeout = settings.kafka.delivery_timeout
         self._id_format = settings.smpp.message_id_format
         self._producer = producer
-        self._report_serde = report_serde
+        self._report_serdes = report_serdes  # per topic: reports-raw and delivery-reports
         self._reply_serde = reply_serde
         self._index = index
+        self._waiting: deque[_Answer] = deque()  # in arrival order, which is also their deadlines' order
+        self._sweep: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.by_status: Counter[str] = Counter()
         self.unparseable = 0
         self.kafka_failures = 0
@@ -90,9 +94,9 @@ class DeliverHandler:
             phone=codec.as_text(pdu.source_addr) or None,
             event_time=millis(receipt.done_date.timestamp()) if receipt.done_date else None,
         )
-        value = self._report_serde.encode(enrich(report, entry))
-        # delivery-reports is the correlator's output (DESIGN.md section 8); this only enriches what it knows.
-        self._produce(self._topics.reports_raw, receipt.message_id, value, respond, counted=status.value)
+        topic, key = self._topics.report_destination(entry.request_id if entry else None, receipt.message_id)
+        value = self._report_serdes[topic].encode(enrich(report, entry))
+        self._produce(topic, key, value, respond, counted=status.value)
 
     def _inbound(self, pdu: codec.Pdu, received: float, respond: Respond) -> None:
         part = decode_short_message(pdu.short_message or b"", pdu.data_coding, pdu.esm_class)
@@ -122,9 +126,25 @@ class DeliverHandler:
     ) -> None:
         """Produce once; answer ESME_ROK on the broker's acknowledgement, ESME_RX_T_APPN on a refusal or
         when `kafka.delivery_timeout` passes first (the SMSC then sends the receipt again)."""
-        answer = _Answer(self, respond, counted)
-        answer.timer = asyncio.get_running_loop().call_later(self._timeout, answer.timed_out)
+        answer = _Answer(self, respond, counted, time.monotonic() + self._timeout)
+        self._waiting.append(answer)
+        if self._sweep is None:
+            self._schedule_sweep()
         self._producer.produce(topic, key, value, answer.acked, headers)
+
+    def _schedule_sweep(self) -> None:
+        # One timer for all the receipts waiting, not a timer made and cancelled for each.
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        self._sweep = self._loop.call_later(min(1.0, self._timeout / 4), self._expire)
+
+    def _expire(self) -> None:
+        waiting, now = self._waiting, time.monotonic()
+        while waiting and (waiting[0].done or waiting[0].deadline <= now):
+            waiting.popleft().timed_out()
+        self._sweep = None
+        if waiting:
+            self._schedule_sweep()
 
     def _failed(self, reason: str) -> None:
         self.kafka_failures += 1
@@ -132,23 +152,21 @@ class DeliverHandler:
 
 
 class _Answer:
-    """The one answer to one deliver_sm: from the delivery callback or the timer, whichever is first."""
+    """The one answer to one deliver_sm: from the delivery callback or the sweep, whichever is first."""
 
-    __slots__ = ("_counted", "_handler", "_respond", "done", "timer")
+    __slots__ = ("_counted", "_handler", "_respond", "deadline", "done")
 
-    def __init__(self, handler: DeliverHandler, respond: Respond, counted: str | None) -> None:
+    def __init__(self, handler: DeliverHandler, respond: Respond, counted: str | None, deadline: float) -> None:
         self._handler = handler
         self._respond = respond
         self._counted = counted
+        self.deadline = deadline
         self.done = False
-        self.timer: asyncio.TimerHandle | None = None
 
     def acked(self, error: KafkaError | None) -> None:
         if self.done:
             return
         self.done = True
-        if self.timer is not None:
-            self.timer.cancel()
         if error is not None:
             self._handler._failed(str(error))
             self._respond(CommandStatus.ESME_RX_T_APPN)

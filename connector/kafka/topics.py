@@ -86,11 +86,12 @@ def required_topics(settings: Settings, roles: Iterable[Role]) -> list[TopicSpec
             names.dead_letter,
             names.message_index,
             names.reports_raw,
+            names.delivery_reports,
             names.inbound_replies,
             names.dispatch_state,
         ]
     if Role.WEBHOOK in roles:
-        wanted += [names.message_index, names.reports_raw, names.inbound_replies]
+        wanted += [names.message_index, names.reports_raw, names.delivery_reports, names.inbound_replies]
     if Role.CORRELATOR in roles:
         wanted += [names.message_index, names.reports_raw, names.delivery_reports, names.dead_letter]
     ordered = [spec for spec in specs.values() if spec.name in wanted]

@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
@@ -53,14 +53,14 @@ class WebhookApp:
         self,
         settings: Settings,
         producer: AsyncProducer,
-        report_serde: Serde,
+        report_serdes: Mapping[str, Serde],
         reply_serde: Serde,
         index: LocalIndex,
     ) -> None:
         self._settings = settings.webhook
         self._topics = settings.kafka.topics
         self._producer = producer
-        self._report_serde = report_serde
+        self._report_serdes = report_serdes  # per topic: reports-raw and delivery-reports
         self._reply_serde = reply_serde
         self._index = index
         self._token = settings.webhook.token.get_secret_value()
@@ -187,5 +187,5 @@ class WebhookApp:
         # Viber reports DELIVERED then SEEN: keep the entry; an SMS's final status is its last.
         final = endpoint.name == "sms_status" and status in FINAL_STATUSES
         record = enrich(record, self._index.lookup(record["provider_message_id"], final=final))
-        value = self._report_serde.encode(record)  # the correlator writes delivery-reports from here
-        return self._producer.produce_and_wait(self._topics.reports_raw, record["provider_message_id"], value)  # type: ignore[return-value]
+        topic, key = self._topics.report_destination(record["request_id"], record["provider_message_id"])
+        return self._producer.produce_and_wait(topic, key, self._report_serdes[topic].encode(record))  # type: ignore[return-value]
