@@ -29,6 +29,8 @@ MESSAGE_STATE_NAMES: dict[int, str] = {
     8: "REJECTD",
 }
 _FIELD = re.compile(r"(?i)(?:^|(?<=\s))(id|sub|dlvrd|submit date|done date|stat|err|text)\s*:")
+_USUAL = re.compile(r"id:(\S*) sub:(\S*) dlvrd:(\S*) submit date:(\S*) done date:(\S*) stat:(\S*) err:(\S*)")
+_USUAL_KEYS = ("id", "sub", "dlvrd", "submit date", "done date", "stat", "err")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,22 @@ class ReceiptError(ConnectorError, ValueError):
 
 
 def parse_receipt_text(text: str) -> dict[str, str]:
+    """The receipt's `key:value` fields. The layout SMSCs write (SMPP 3.4 Appendix B) is read with one
+    match; anything else, and any doubt, goes to `split_receipt_fields`, which gives the same answer
+    for the usual layout (a property test holds the two equal) at about three times the cost."""
+    usual = _USUAL.match(text)
+    if usual is not None:
+        rest = text[usual.end() :]
+        if not rest.strip():
+            return dict(zip(_USUAL_KEYS, usual.groups(), strict=True))
+        if rest.startswith(" text:") and _FIELD.search(text, usual.end() + 6) is None:
+            fields = dict(zip(_USUAL_KEYS, usual.groups(), strict=True))
+            fields["text"] = rest[6:].strip()
+            return fields
+    return split_receipt_fields(text)
+
+
+def split_receipt_fields(text: str) -> dict[str, str]:
     """Split `key:value` fields in any order; the first occurrence of a key wins, so a `text:` that
     quotes receipt-like words cannot override the real fields before it."""
     fields: dict[str, str] = {}

@@ -8,7 +8,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from connector.reporting import MessageIdFormat, ReportStatus, normalize_message_id
-from connector.smpp.receipts import ReceiptError, parse_receipt, parse_receipt_date
+from connector.smpp.receipts import (
+    ReceiptError,
+    parse_receipt,
+    parse_receipt_date,
+    parse_receipt_text,
+    split_receipt_fields,
+)
 
 SEED_RECEIPT = (
     b"id:12345678 sub:000 dlvrd:001 submit date:2112310215 done date:2112310215 stat:DELIVRD err:000 text:this is text"
@@ -98,3 +104,26 @@ def test_receipt_dates_read_as_strptime_reads_them(value: str) -> None:
     if len(value) == 11:
         expected = None
     assert parse_receipt_date(value) == expected
+
+
+# Pieces, not characters: values that hold spaces, colons and receipt keys are where the two could part.
+_SOLID_PIECES = ["0", "7", "a", "F", ":", "-", "id", "text", "stat:"]
+_SOLID_VALUE = st.lists(st.sampled_from(_SOLID_PIECES)).map("".join)  # what the one match reads
+_ANY_VALUE = st.lists(st.sampled_from([*_SOLID_PIECES, " ", "\t", " stat:", " id:", "\ttext:"])).map("".join)
+
+
+@given(
+    st.one_of(st.lists(_SOLID_VALUE, min_size=7, max_size=7), st.lists(_ANY_VALUE, min_size=7, max_size=7)),
+    st.one_of(st.none(), _ANY_VALUE),
+    st.sampled_from(["", " ", "  ", "\n"]),
+    st.sampled_from(["text:", "Text:", "text :"]),
+)
+def test_the_usual_layout_reads_as_the_general_split_reads_it(
+    values: list[str], text: str | None, trailing: str, text_key: str
+) -> None:
+    keys = ["id", "sub", "dlvrd", "submit date", "done date", "stat", "err"]
+    receipt = " ".join(f"{key}:{value}" for key, value in zip(keys, values, strict=True))
+    if text is not None:
+        receipt += f" {text_key}{text}"
+    receipt += trailing
+    assert parse_receipt_text(receipt) == split_receipt_fields(receipt)
