@@ -114,9 +114,12 @@ class ConsumerLoop:
             for message in messages:
                 if is_record(message):
                     accept(message)
-            if messages or self._threaded:  # a threaded poll waited in the consumer already
+            if self._threaded or len(messages) >= size:  # a threaded poll waited in the consumer already
                 idle = _IDLE_MIN
                 await asyncio.sleep(0)
+            elif messages:  # less than a batch: let more arrive than one poll per record
+                idle = _IDLE_MIN
+                await asyncio.sleep(_IDLE_MIN)
             else:  # nothing came: wait longer each time, up to _IDLE_MAX, so an idle role costs little
                 await asyncio.sleep(idle)
                 idle = min(idle * 2, _IDLE_MAX)
