@@ -106,14 +106,18 @@ class _StatsCollector(Collector):
             ["client"],
             {(client,): count for client, count in stats.kafka_requests.items()},
         )
+        correlation = {
+            (outcome,): count for outcome, count in (stats.correlator.counts if stats.correlator else {}).items()
+        }
+        correlation[("local",)] = reports.correlated_here + (stats.webhook.correlated_here if stats.webhook else 0)
+        yield _counter(
+            "vihat_correlation",
+            "Reports tied to their request by the process that received them (local), or by the correlator at "
+            "once (hit), after waiting for the index (late), or published with request_id null (uncorrelated)",
+            ["outcome"],
+            correlation,
+        )
         if stats.correlator is not None:
-            yield _counter(
-                "vihat_correlation",
-                "Reports correlated at once (hit), after waiting for the index (late), "
-                "or published with request_id null (uncorrelated)",
-                ["outcome"],
-                {(outcome,): count for outcome, count in stats.correlator.counts.items()},
-            )
             yield _gauge(
                 "vihat_correlator_held_reports", "Reports waiting for their index entry", stats.correlator.held
             )

@@ -41,6 +41,7 @@ class DeliveryStats:
     unparseable: int
     kafka_failures: int
     foreign: int
+    correlated_here: int  # reports tied to their request by this process: straight to delivery-reports
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,7 @@ class WebhookStats:
     responses: Mapping[tuple[str, int], int]  # (endpoint, HTTP status)
     accepted: Mapping[tuple[str, str], int]  # (source, status) written to Kafka
     duplicates_absorbed: int
+    correlated_here: int
 
 
 @dataclass(frozen=True, slots=True)

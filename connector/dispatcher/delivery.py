@@ -53,9 +53,12 @@ class DeliverHandler:
         self.unparseable = 0
         self.kafka_failures = 0
         self.foreign = 0  # receipts for ids this process did not send (another replica's, or forgotten)
+        self.correlated_here = 0
 
     def stats(self) -> DeliveryStats:
-        return DeliveryStats(dict(self.by_status), self.unparseable, self.kafka_failures, self.foreign)
+        return DeliveryStats(
+            dict(self.by_status), self.unparseable, self.kafka_failures, self.foreign, self.correlated_here
+        )
 
     def __call__(self, pdu: codec.Pdu, respond: Respond) -> None:
         received = time.time()
@@ -83,6 +86,8 @@ class DeliverHandler:
         entry = self._index.lookup(receipt.message_id, final=status in FINAL_STATUSES)
         if entry is None:
             self.foreign += 1
+        else:
+            self.correlated_here += 1
         report = delivery_report(
             provider_message_id=receipt.message_id,
             channel="SMS",

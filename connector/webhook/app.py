@@ -70,6 +70,7 @@ class WebhookApp:
         self.dedup = DeliveryDeduplicator(settings.webhook.dedup_capacity)
         self.responses: Counter[tuple[str, int]] = Counter()
         self.accepted: Counter[tuple[str, str]] = Counter()  # (source, status) written to Kafka
+        self.correlated_here = 0  # reports it could tie to their request: written to delivery-reports
         self._reply = _Endpoint("reply", inbound_reply, True)
         endpoints = [
             (self._settings.sms_status_path, _Endpoint("sms_status", sms_status_report, False)),
@@ -85,7 +86,7 @@ class WebhookApp:
         self._openapi_document = openapi_document(settings.webhook)
 
     def stats(self) -> WebhookStats:
-        return WebhookStats(dict(self.responses), dict(self.accepted), self.dedup.absorbed)
+        return WebhookStats(dict(self.responses), dict(self.accepted), self.dedup.absorbed, self.correlated_here)
 
     async def _openapi(self, _request: Request) -> JSONResponse:
         return JSONResponse(self._openapi_document)
@@ -188,4 +189,6 @@ class WebhookApp:
         final = endpoint.name == "sms_status" and status in FINAL_STATUSES
         record = enrich(record, self._index.lookup(record["provider_message_id"], final=final))
         topic, key = self._topics.report_destination(record["request_id"], record["provider_message_id"])
+        if topic == self._topics.delivery_reports:
+            self.correlated_here += 1
         return self._producer.produce_and_wait(topic, key, self._report_serdes[topic].encode(record))  # type: ignore[return-value]
