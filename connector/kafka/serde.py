@@ -50,6 +50,7 @@ class SingleObjectSerde:
         self._schema = parsed_schema(name)
         self._header = SINGLE_OBJECT_MAGIC + crc64_fingerprint(self._schema)
         self._write = compile_writer(self._schema)
+        self._leading = _leading_plan(self._schema)
 
     def encode(self, record: Record) -> bytes:
         try:
@@ -77,20 +78,67 @@ class SingleObjectSerde:
     def leading_optional_string(self, data: bytes) -> str | None:
         """The record's first field, when the schema starts with a ["null", "string"] union, read without
         decoding the rest: what a forwarder needs for the key of a record it passes on unchanged."""
+        (value,) = self.leading(data, 1).values()
+        return str(value) if value is not None else None
+
+    def leading(self, data: bytes, count: int) -> dict[str, Any]:
+        """The record's first `count` fields, read without decoding the rest (enums as their symbols).
+        For the leading fields that are strings, ints, longs, enums or unions of null with one of those:
+        a reader that needs a few of them to know whether it wants the record at all."""
+        if count > len(self._leading):
+            raise ValueError(f"only the first {len(self._leading)} fields of {self._schema['name']} can be read ahead")
         if data[:10] != self._header:
             self.decode(data)  # raises the precise SerdeError
+        values: dict[str, Any] = {}
+        position = 10
         try:
-            branch = data[10]
-            if branch == 0:
-                return None
-            if branch != 2:
-                raise SerdeError(f"first field: union branch {branch} is not null or string")
-            length, position = _read_long(data, 11)
-            if length < 0 or position + length > len(data):
-                raise SerdeError("first field: string runs past the record")
-            return data[position : position + length].decode()
+            for name, null_branch, kind, symbols in self._leading[:count]:
+                if null_branch is not None:
+                    branch, position = _read_long(data, position)
+                    if branch not in (0, 1):
+                        raise SerdeError(f"field {name}: union branch {branch} is not in the schema")
+                    if branch == null_branch:
+                        values[name] = None
+                        continue
+                if kind == "string":
+                    length, position = _read_long(data, position)
+                    if length < 0 or position + length > len(data):
+                        raise SerdeError(f"field {name}: string runs past the record")
+                    values[name] = data[position : position + length].decode()
+                    position += length
+                else:
+                    number, position = _read_long(data, position)
+                    if symbols is None:
+                        values[name] = number
+                    elif 0 <= number < len(symbols):
+                        values[name] = symbols[number]
+                    else:
+                        raise SerdeError(f"field {name}: enum index {number} is not in the schema")
+            return values
         except (IndexError, UnicodeDecodeError) as exc:
             raise SerdeError(f"invalid Avro body: {exc!r}") from exc
+
+
+def _leading_plan(schema: dict[str, Any]) -> list[tuple[str, int | None, str, tuple[str, ...] | None]]:
+    """How to read each leading field of a record schema, up to the first one `leading` cannot read:
+    (its name, the null branch of its union or None, string/long, the enum's symbols or None)."""
+    plan: list[tuple[str, int | None, str, tuple[str, ...] | None]] = []
+    for field in schema["fields"]:
+        kind, null_branch = field["type"], None
+        if isinstance(kind, list):
+            if len(kind) != 2 or "null" not in kind:
+                break
+            null_branch = kind.index("null")
+            kind = kind[1 - null_branch]
+        if isinstance(kind, dict) and kind.get("type") == "enum":
+            plan.append((field["name"], null_branch, "long", tuple(kind["symbols"])))
+        elif isinstance(kind, dict) and kind.get("type") in ("int", "long") and "logicalType" not in kind:
+            plan.append((field["name"], null_branch, "long", None))
+        elif kind in ("int", "long", "string"):
+            plan.append((field["name"], null_branch, "long" if kind != "string" else "string", None))
+        else:
+            break
+    return plan
 
 
 def _read_long(data: bytes, position: int) -> tuple[int, int]:

@@ -87,3 +87,31 @@ def _report(provider_id: str = "m1") -> dict[str, Any]:
         raw_status="DELIVRD",
         received_at=1_700_000_000.0,
     )
+
+
+@given(
+    st.one_of(st.none(), st.text(max_size=40)),
+    st.sampled_from(list(ReportStatus)),
+    st.one_of(st.none(), st.integers(min_value=1, max_value=255)),
+    st.one_of(st.none(), st.integers(min_value=1, max_value=255)),
+    st.one_of(st.none(), st.text(max_size=8)),
+)
+def test_the_leading_fields_read_as_the_full_decode_does(
+    request_id: str | None, status: ReportStatus, part: int | None, total: int | None, price: str | None
+) -> None:
+    serde = SingleObjectSerde(SchemaName.DELIVERY_REPORT)
+    report = {**_report(), "request_id": request_id, "status": status.value, "part_number": part}
+    encoded = serde.encode({**report, "total_parts": total, "price": price})
+    decoded = serde.decode(encoded)
+    head = serde.leading(encoded, 11)
+    assert list(head) == list(decoded)[:11]
+    assert head == {name: decoded[name] for name in head}
+
+
+def test_leading_fields_stop_where_the_schema_needs_a_decoder() -> None:
+    serde = SingleObjectSerde(SchemaName.DELIVERY_REPORT)
+    with pytest.raises(ValueError, match="only the first 12 fields"):
+        serde.leading(serde.encode(_report()), 13)  # event_time is a timestamp-millis: fastavro's to read
+    header = serde.encode(_report())[:10]
+    with pytest.raises(SerdeError):
+        serde.leading(header + b"\x00\x02a\x02\x10", 4)  # request_id null, "a", channel: enum index 8 of 4
