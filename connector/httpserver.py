@@ -18,6 +18,9 @@ class UvicornServer:
             log_level="warning",
             lifespan="off",
             access_log=False,
+            # uvicorn would take X-Forwarded-For from any peer on 127.0.0.1; who is a proxy is the
+            # webhook's own decision (webhook.trusted_proxies), made from the real peer.
+            proxy_headers=False,
             interface="asgi3",  # bound methods and wrappers are not recognised by uvicorn's auto-detection
         )
         self._server = uvicorn.Server(config)

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from connector.config import Settings
@@ -34,6 +34,7 @@ from connector.webhook.parsing import CallbackError, chat_status_report, inbound
 from connector.webhook.security import SourcePolicy, token_matches
 
 log = logging.getLogger(__name__)
+_ACCEPTED = b'{"status":"accepted"}'  # what JSONResponse({"status": "accepted"}) renders, rendered once
 
 
 class _BodyTooLarge(Exception):
@@ -93,8 +94,8 @@ class WebhookApp:
 
     # ---- callbacks -----------------------------------------------------------------------------
 
-    def _handler(self, endpoint: _Endpoint) -> Callable[[Request], Awaitable[JSONResponse]]:
-        async def handle(request: Request) -> JSONResponse:
+    def _handler(self, endpoint: _Endpoint) -> Callable[[Request], Awaitable[Response]]:
+        async def handle(request: Request) -> Response:
             response = await self._handle(endpoint, request)
             self.responses[(endpoint.name, response.status_code)] += 1
             return response
@@ -108,13 +109,13 @@ class WebhookApp:
         headers = {"Retry-After": str(self._settings.retry_after)} if status == 503 else None
         return JSONResponse(body, status_code=status, headers=headers)
 
-    async def _handle(self, endpoint: _Endpoint, request: Request) -> JSONResponse:
+    async def _handle(self, endpoint: _Endpoint, request: Request) -> Response:
         try:
             raw = await self._read_body(request)
         except _BodyTooLarge:
             return self._error(413, f"body larger than {self._settings.max_body_bytes} bytes")
         peer = request.client.host if request.client else None
-        if not self._sources.allows(self._sources.client_address(peer, request.headers)):
+        if not self._sources.admits(peer, request.headers):
             return self._error(403, "source address not allowed")
         given = request.path_params.get("token") or request.headers.get(self._settings.token_header)
         if not token_matches(given, self._token):
@@ -133,7 +134,7 @@ class WebhookApp:
             return self._error(503, "Kafka did not acknowledge the callback in time; retry later")
         if not endpoint.is_reply:
             self.accepted[(record["source"], record["status"])] += 1
-        return JSONResponse({"status": "accepted"})
+        return Response(_ACCEPTED, media_type="application/json")
 
     async def _read_body(self, request: Request) -> bytes:
         limit = self._settings.max_body_bytes

@@ -36,6 +36,10 @@ class SourcePolicy:
             return True
         return address is not None and self._is_in(address, self._allowed)
 
+    def admits(self, peer: str | None, headers: Mapping[str, str]) -> bool:
+        """Whether a request from `peer` with `headers` may call: no address work without an allow-list."""
+        return not self._allowed or self.allows(self.client_address(peer, headers))
+
     @staticmethod
     def _is_in(address: str, networks: list[Network]) -> bool:
         try:
