@@ -138,7 +138,8 @@ class Connector:
             self.webhook = WebhookApp(settings, self.producer, report_serdes, reply_serde, self.index)
         self.metrics.attach(self.stats)
         http_app = build_http_app(self.metrics, self.readiness, self.webhook.routes if self.webhook else [])
-        self.http_server = UvicornServer(http_app, settings.http.host, settings.http.port)
+        served = self.webhook.in_front_of(http_app) if self.webhook else http_app
+        self.http_server = UvicornServer(served, settings.http.host, settings.http.port)
         self.stop_event: asyncio.Event | None = None
         self._starting: str | None = "starting: checking the Kafka topics this process needs"
         self.started = threading.Event()

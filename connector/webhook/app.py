@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from connector.config import Settings
 from connector.correlation import LocalIndex
@@ -79,12 +80,36 @@ class WebhookApp:
             (self._settings.reply_path, self._reply),
         ]
         routes: list[BaseRoute] = [Route("/openapi.json", self._openapi)]
+        self._posts: dict[str, Callable[[Request], Awaitable[Response]]] = {}  # path without its token
         for path, endpoint in endpoints:
             handler = self._handler(endpoint)
             routes.append(Route(path, handler, methods=["POST"]))
             routes.append(Route(path.rstrip("/") + "/{token}", handler, methods=["POST"]))
+            self._posts[path.rstrip("/")] = handler
         self.routes = routes
         self._openapi_document = openapi_document(settings.webhook)
+
+    def in_front_of(self, app: ASGIApp) -> ASGIApp:
+        """An ASGI app that answers the callback POSTs itself and hands everything else to `app` (which
+        has the same routes): the callbacks skip Starlette's middleware and route matching, which cost
+        about a third of their CPU."""
+        posts = self._posts
+
+        async def front(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http" and scope["method"] == "POST":
+                path: str = scope["path"]
+                handler, token = posts.get(path), None
+                if handler is None:
+                    head, _, token = path.rpartition("/")
+                    handler = posts.get(head) if token else None
+                if handler is not None:
+                    scope["path_params"] = {"token": token} if token else {}
+                    response = await handler(Request(scope, receive))
+                    await response(scope, receive, send)
+                    return
+            await app(scope, receive, send)
+
+        return front
 
     def stats(self) -> WebhookStats:
         return WebhookStats(dict(self.responses), dict(self.accepted), self.dedup.absorbed, self.correlated_here)

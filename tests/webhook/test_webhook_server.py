@@ -110,6 +110,10 @@ def test_rejections_name_the_problem(webhook_only: tuple[ConnectorThread, str]) 
         assert client.get(f"{base}/readyz").json() == {"status": "ready"}
         spec = client.get(f"{base}/openapi.json").json()
         assert set(spec["paths"]) >= {"/callbacks/sms-status", "/callbacks/chat-status", "/callbacks/replies"}
+        # Callback POSTs are answered in front of the router; everything else is still the router's.
+        assert client.get(f"{url}/{TOKEN}").status_code == 405
+        assert client.post(f"{base}/callbacks/unknown/{TOKEN}", json=SMS_CALLBACK).status_code == 404
+        assert client.post(f"{url}/{TOKEN}/extra", json=SMS_CALLBACK).status_code == 404
 
 
 def test_one_viber_callback_url_takes_statuses_and_replies(
