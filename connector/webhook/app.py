@@ -91,8 +91,8 @@ class WebhookApp:
 
     def in_front_of(self, app: ASGIApp) -> ASGIApp:
         """An ASGI app that answers the callback POSTs itself and hands everything else to `app` (which
-        has the same routes): the callbacks skip Starlette's middleware and route matching, which cost
-        about a third of their CPU."""
+        has the same routes): the callbacks skip Starlette's middleware and route matching (130 -> 120 us
+        of CPU per callback in bench/bench_webhook.py)."""
         posts = self._posts
 
         async def front(scope: Scope, receive: Receive, send: Send) -> None:
