@@ -51,7 +51,7 @@ class ReceiptError(ConnectorError, ValueError):
 def parse_receipt_text(text: str) -> dict[str, str]:
     """The receipt's `key:value` fields. The layout SMSCs write (SMPP 3.4 Appendix B) is read with one
     match; anything else, and any doubt, goes to `split_receipt_fields`, which gives the same answer
-    for the usual layout (a property test holds the two equal) at about three times the cost."""
+    for the usual layout (a property test holds the two equal) at about two and a half times the cost."""
     usual = _USUAL.match(text)
     if usual is not None:
         rest = text[usual.end() :]
