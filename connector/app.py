@@ -19,6 +19,7 @@ from connector.errors import ConfigError
 from connector.http_app import build_http_app
 from connector.httpserver import UvicornServer
 from connector.kafka.producer import AsyncProducer
+from connector.kafka.reports import ReportRecords
 from connector.kafka.serde import Serde, Serialization, make_serde
 from connector.kafka.topics import ensure_topics
 from connector.metrics import Metrics
@@ -80,15 +81,12 @@ class Connector:
         topics = kafka.topics
         roles = set(settings.roles)
         report_serde = serde(SchemaName.DELIVERY_REPORT, topics.reports_raw)
-        report_serdes = {
-            topics.reports_raw: report_serde,
-            topics.delivery_reports: serde(SchemaName.DELIVERY_REPORT, topics.delivery_reports),
-        }
+        reports = ReportRecords(topics, report_serde, serde(SchemaName.DELIVERY_REPORT, topics.delivery_reports))
         reply_serde = serde(SchemaName.INBOUND_REPLY, topics.inbound_replies)
         self.producer = AsyncProducer(kafka.bootstrap_servers, kafka.producer)
         self.index = LocalIndex(settings.dispatcher.correlation_capacity)
         self.metrics = Metrics()
-        self.reports = DeliverHandler(settings, self.producer, report_serdes, reply_serde, self.index)
+        self.reports = DeliverHandler(settings, self.producer, reports, reply_serde, self.index)
         self.pool: BindPool | None = None
         self.rest: RestClient | None = None
         self.dispatcher: Dispatcher | None = None
@@ -130,12 +128,12 @@ class Connector:
             self.correlator = Correlator(
                 settings, self.producer, serde(SchemaName.MESSAGE_INDEX_ENTRY, topics.message_index), report_serde
             )
-            self.finals = RequestFinals(settings, self.producer, report_serdes[topics.delivery_reports])
+            self.finals = RequestFinals(settings, self.producer, reports.correlated)
         self.webhook: WebhookApp | None = None
         if Role.WEBHOOK in roles:
             if not settings.webhook.token.get_secret_value():
                 raise ConfigError("webhook.token: required when the webhook role is on (VIHAT_WEBHOOK__TOKEN)")
-            self.webhook = WebhookApp(settings, self.producer, report_serdes, reply_serde, self.index)
+            self.webhook = WebhookApp(settings, self.producer, reports, reply_serde, self.index)
         self.metrics.attach(self.stats)
         http_app = build_http_app(self.metrics, self.readiness, self.webhook.routes if self.webhook else [])
         served = self.webhook.in_front_of(http_app) if self.webhook else http_app

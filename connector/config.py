@@ -49,14 +49,6 @@ class Topics(_Section):
     dead_letter: str = "vihat.dead-letter"
     dispatch_state: str = "vihat.dispatch-state"
 
-    def report_destination(self, request_id: str | None, provider_message_id: str) -> tuple[str, str]:
-        """Where a delivery report goes, and its key: straight to delivery-reports when the process that
-        received it already knows its request (one record, and no hop through the correlator), to
-        reports-raw for the correlator's join otherwise."""
-        if request_id is not None:
-            return self.delivery_reports, request_id
-        return self.reports_raw, provider_message_id
-
 
 class KafkaSettings(_Section):
     bootstrap_servers: str = "127.0.0.1:9092"

@@ -9,6 +9,7 @@ from connector.correlation import LocalIndex
 from connector.devstack.kafka_broker import free_port
 from connector.dispatcher.delivery import DeliverHandler
 from connector.kafka.producer import AsyncProducer
+from connector.kafka.reports import ReportRecords
 from connector.kafka.serde import SingleObjectSerde
 from connector.schemas import SchemaName
 from connector.smpp import codec
@@ -21,12 +22,11 @@ def test_report_not_acknowledged_by_kafka_asks_the_smsc_to_retry() -> None:
         producer = AsyncProducer(f"127.0.0.1:{free_port()}", {"log_level": "0"})
         await producer.start()
         settings = Settings(kafka={"delivery_timeout": 0.5})
-        topics = settings.kafka.topics
         report_serde = SingleObjectSerde(SchemaName.DELIVERY_REPORT)
         handler = DeliverHandler(
             settings,
             producer,
-            {topics.reports_raw: report_serde, topics.delivery_reports: report_serde},
+            ReportRecords(settings.kafka.topics, report_serde, report_serde),
             SingleObjectSerde(SchemaName.INBOUND_REPLY),
             LocalIndex(1000),
         )

@@ -172,7 +172,9 @@ class Correlator:
             self._kafka.dead_letter(message, exc)
             return
         if request_id is not None:
-            # The receiving process knew the id already and enriched the report: passed on as it came.
+            # Already tied to its request: passed on as it came. Only earlier builds wrote such reports
+            # here (a receiving process now writes them to delivery-reports itself), so this serves a
+            # rolling upgrade's leftovers.
             self.counts["hit"] += 1
             self._producer.produce_reliably(
                 self._topics.delivery_reports, request_id, value, self._kafka.completion(message)

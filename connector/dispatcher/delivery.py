@@ -9,7 +9,6 @@ import asyncio
 import logging
 import time
 from collections import Counter, deque
-from collections.abc import Mapping
 from datetime import timedelta
 
 from confluent_kafka import KafkaError
@@ -17,6 +16,7 @@ from confluent_kafka import KafkaError
 from connector.config import Settings
 from connector.correlation import LocalIndex
 from connector.kafka.producer import AsyncProducer, Headers
+from connector.kafka.reports import ReportRecords
 from connector.kafka.serde import Serde
 from connector.records import millis
 from connector.reporting import FINAL_STATUSES, delivery_report, enrich
@@ -35,7 +35,7 @@ class DeliverHandler:
         self,
         settings: Settings,
         producer: AsyncProducer,
-        report_serdes: Mapping[str, Serde],
+        reports: ReportRecords,
         reply_serde: Serde,
         index: LocalIndex,
     ) -> None:
@@ -43,7 +43,7 @@ class DeliverHandler:
         self._timeout = settings.kafka.delivery_timeout
         self._id_format = settings.smpp.message_id_format
         self._producer = producer
-        self._report_serdes = report_serdes  # per topic: reports-raw and delivery-reports
+        self._reports = reports
         self._reply_serde = reply_serde
         self._index = index
         self._waiting: deque[_Answer] = deque()  # in arrival order, which is also their deadlines' order
@@ -99,8 +99,7 @@ class DeliverHandler:
             phone=codec.as_text(pdu.source_addr) or None,
             event_time=millis(receipt.done_date.timestamp()) if receipt.done_date else None,
         )
-        topic, key = self._topics.report_destination(entry.request_id if entry else None, receipt.message_id)
-        value = self._report_serdes[topic].encode(enrich(report, entry))
+        topic, key, value = self._reports.record(enrich(report, entry))
         self._produce(topic, key, value, respond, counted=status.value)
 
     def _inbound(self, pdu: codec.Pdu, received: float, respond: Respond) -> None:

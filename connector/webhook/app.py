@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
@@ -26,6 +26,7 @@ from connector.config import Settings
 from connector.correlation import LocalIndex
 from connector.errors import KafkaDeliveryError
 from connector.kafka.producer import AsyncProducer
+from connector.kafka.reports import ReportRecords
 from connector.kafka.serde import Serde
 from connector.reporting import FINAL_STATUSES, ReportStatus, enrich
 from connector.stats import WebhookStats
@@ -55,14 +56,14 @@ class WebhookApp:
         self,
         settings: Settings,
         producer: AsyncProducer,
-        report_serdes: Mapping[str, Serde],
+        reports: ReportRecords,
         reply_serde: Serde,
         index: LocalIndex,
     ) -> None:
         self._settings = settings.webhook
         self._topics = settings.kafka.topics
         self._producer = producer
-        self._report_serdes = report_serdes  # per topic: reports-raw and delivery-reports
+        self._reports = reports
         self._reply_serde = reply_serde
         self._index = index
         self._token = settings.webhook.token.get_secret_value()
@@ -213,8 +214,8 @@ class WebhookApp:
         status = ReportStatus(record["status"])
         # Viber reports DELIVERED then SEEN: keep the entry; an SMS's final status is its last.
         final = endpoint.name == "sms_status" and status in FINAL_STATUSES
-        record = enrich(record, self._index.lookup(record["provider_message_id"], final=final))
-        topic, key = self._topics.report_destination(record["request_id"], record["provider_message_id"])
-        if topic == self._topics.delivery_reports:
+        entry = self._index.lookup(record["provider_message_id"], final=final)
+        if entry is not None:
             self.correlated_here += 1
-        return self._producer.produce_and_wait(topic, key, self._report_serdes[topic].encode(record))  # type: ignore[return-value]
+        topic, key, value = self._reports.record(enrich(record, entry))
+        return self._producer.produce_and_wait(topic, key, value)  # type: ignore[return-value]
