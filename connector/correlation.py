@@ -4,11 +4,10 @@ and callbacks on reports-raw at once. Cross-replica correlation is the correlato
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class IndexEntry:
+class IndexEntry(NamedTuple):  # one per message part: cheaper to build than a frozen dataclass
     request_id: str
     channel: str
     part_number: int

@@ -1,14 +1,17 @@
-"""A SendRequest as the code sees it: frozen and typed, built once right after the Avro record is
-decoded, so everything downstream reads attributes mypy checks instead of dictionary keys."""
+"""A SendRequest as the code sees it: immutable and typed, built once right after the Avro record is
+decoded, so everything downstream reads attributes mypy checks instead of dictionary keys.
+
+Named tuples, not frozen dataclasses: one is built per request, and a frozen dataclass sets each field
+through `object.__setattr__` (SendRequest.from_record 3.3 -> 1.3 us)."""
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from datetime import datetime
+from operator import attrgetter
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
 
 class Channel(enum.Enum):
@@ -26,8 +29,7 @@ class Route(enum.Enum):
     REST = "REST"
 
 
-@dataclass(frozen=True, slots=True)
-class SmsMessage:
+class SmsMessage(NamedTuple):
     content: str
     unicode: bool | None = None  # None: detected from the text
     sender: str | None = None  # None: the account default
@@ -35,25 +37,21 @@ class SmsMessage:
     route: Route = Route.AUTO
 
 
-@dataclass(frozen=True, slots=True)
-class VoiceOtp:
+class VoiceOtp(NamedTuple):
     code: str
     lang: str
 
 
-@dataclass(frozen=True, slots=True)
-class VoiceFile:
+class VoiceFile(NamedTuple):
     template_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class Button:
+class Button(NamedTuple):
     caption: str
     action: str
 
 
-@dataclass(frozen=True, slots=True)
-class ViberMessage:
+class ViberMessage(NamedTuple):
     sender: str
     text: str | None = None
     image_url: str | None = None
@@ -63,10 +61,10 @@ class ViberMessage:
 Content = SmsMessage | VoiceOtp | VoiceFile | ViberMessage
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
+T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
-class SendRequest:
+class SendRequest(NamedTuple):
     request_id: str
     channel: Channel
     phone: str
@@ -75,35 +73,53 @@ class SendRequest:
     voice_file: VoiceFile | None = None
     viber: ViberMessage | None = None
     expires_at: float | None = None  # epoch seconds
-    metadata: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+    metadata: Mapping[str, str] = _EMPTY
 
     @property
     def content(self) -> Content | None:
         """The message field that belongs to the channel (None if the caller left it out)."""
-        return {
-            Channel.SMS: self.sms,
-            Channel.VOICE_OTP: self.voice_otp,
-            Channel.VOICE_FILE: self.voice_file,
-            Channel.VIBER: self.viber,
-        }[self.channel]
+        return _CONTENT_FIELD[self.channel](self)
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> SendRequest:
-        """From the decoded Avro record (the schema has already checked types and enum symbols)."""
-        sms, otp, voice_file, viber = (record.get(name) for name in ("sms", "voice_otp", "voice_file", "viber"))
+        """From the decoded Avro record (the schema has already checked types; an enum symbol this build
+        does not know, from a newer writer read leniently, raises ValueError)."""
+        sms, otp, voice_file, viber = (
+            record.get("sms"),
+            record.get("voice_otp"),
+            record.get("voice_file"),
+            record.get("viber"),
+        )
         return cls(
-            request_id=record["request_id"],
-            channel=Channel(record["channel"]),
-            phone=record["phone"],
-            sms=SmsMessage(sms["content"], sms["unicode"], sms["sender"], sms["sms_type"], Route(sms["route"]))
+            record["request_id"],
+            _symbol(_CHANNELS, record["channel"]),
+            record["phone"],
+            SmsMessage(sms["content"], sms["unicode"], sms["sender"], sms["sms_type"], _symbol(_ROUTES, sms["route"]))
             if sms is not None
             else None,
-            voice_otp=VoiceOtp(otp["code"], otp["lang"]) if otp is not None else None,
-            voice_file=VoiceFile(voice_file["template_id"]) if voice_file is not None else None,
-            viber=_viber(viber) if viber is not None else None,
-            expires_at=_seconds(record.get("expires_at")),
-            metadata=MappingProxyType(dict(record.get("metadata") or {})),
+            VoiceOtp(otp["code"], otp["lang"]) if otp is not None else None,
+            VoiceFile(voice_file["template_id"]) if voice_file is not None else None,
+            _viber(viber) if viber is not None else None,
+            _seconds(record.get("expires_at")),
+            MappingProxyType(dict(record.get("metadata") or {})),
         )
+
+
+_CHANNELS = {channel.value: channel for channel in Channel}  # a dict lookup; Channel(value) costs ten times more
+_ROUTES = {route.value: route for route in Route}
+_CONTENT_FIELD: dict[Channel, Callable[[SendRequest], Content | None]] = {
+    Channel.SMS: attrgetter("sms"),
+    Channel.VOICE_OTP: attrgetter("voice_otp"),
+    Channel.VOICE_FILE: attrgetter("voice_file"),
+    Channel.VIBER: attrgetter("viber"),
+}
+
+
+def _symbol(symbols: dict[str, T], value: str) -> T:
+    try:
+        return symbols[value]
+    except KeyError:
+        raise ValueError(f"{value!r} is not one of {sorted(symbols)}") from None
 
 
 def _viber(viber: Mapping[str, Any]) -> ViberMessage:
