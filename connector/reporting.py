@@ -55,6 +55,8 @@ class MessageIdFormat(enum.Enum):
 
 def normalize_message_id(raw: str, fmt: MessageIdFormat, *, from_receipt: bool = False) -> str:
     value = raw.strip().strip("\x00").lower()
+    if fmt is MessageIdFormat.TEXT:
+        return value
     try:
         if fmt is MessageIdFormat.HEX or (fmt is MessageIdFormat.HEX_IN_RECEIPT_DECIMAL and not from_receipt):
             return format(int(value, 16), "x")

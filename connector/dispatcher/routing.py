@@ -130,20 +130,19 @@ class Router:
         id_format = self._settings.smpp.message_id_format
         total = len(encoded.parts)
         deadline = self._deadline(request, self._settings.dispatcher.no_bind_timeout)
+        ids: list[str] = []  # normalized as each part is accepted, in part order
+
+        def accepted(number: int, raw: str) -> None:
+            message_id = normalize_message_id(raw, id_format)
+            ids.append(message_id)
+            on_message_id(number, total, message_id)
+
         try:
-            outcome = await self._pool.submit(
-                encoded,
-                request.phone,
-                sender,
-                deadline,
-                lambda number, raw: on_message_id(number, total, normalize_message_id(raw, id_format)),
-                departure,
-            )
+            outcome = await self._pool.submit(encoded, request.phone, sender, deadline, accepted, departure)
         except SubmitRejected as exc:
             return SendOutcome(ResultStatus.REJECTED, Route.SMPP, exc.status_name, str(exc))
         except (SessionClosed, ConnectorError) as exc:
             return SendOutcome(ResultStatus.FAILED, Route.SMPP, None, str(exc))
-        ids = [normalize_message_id(raw, id_format) for raw in outcome.message_ids]
         return SendOutcome(
             ResultStatus.ACCEPTED, Route.SMPP, "ESME_ROK", None, ids, outcome.attempts, outcome.submitted_at
         )
