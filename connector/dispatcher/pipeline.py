@@ -71,18 +71,41 @@ def drain_capacity(settings: Settings, smpp: bool, rest: bool) -> int:
 
 
 class _Outputs:
-    """Counts the records one input produced; completes the input offset when all are acknowledged."""
+    """The records one input produces; completes the input offset when all are acknowledged. One object
+    per request, its bound methods the callbacks, rather than a closure for each step."""
 
-    __slots__ = ("_on_done", "_remaining")
+    __slots__ = ("_dispatcher", "_encoded", "_offset", "_partition", "_remaining", "_request", "_result", "_topic")
 
-    def __init__(self, count: int, on_done: Callable[[], None]) -> None:
-        self._remaining = count
-        self._on_done = on_done
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        request: SendRequest,
+        result: dict[str, Any],
+        encoded: bytes,
+        topic: str,
+        partition: int,
+        offset: int,
+        record_done: bool,
+    ) -> None:
+        self._dispatcher, self._request, self._result, self._encoded = dispatcher, request, result, encoded
+        self._topic, self._partition, self._offset = topic, partition, offset
+        self._remaining = 1 + len(result["provider_message_ids"]) + record_done
+
+    def done_durable(self) -> None:
+        self.acked()
+        self.publish()
+
+    def publish(self) -> None:
+        dispatcher = self._dispatcher
+        dispatcher._producer.produce_reliably(
+            dispatcher._topics.submit_results, self._request.request_id, self._encoded, self.acked
+        )
+        dispatcher._publish_index(self._request, self._result, self.acked)
 
     def acked(self) -> None:
         self._remaining -= 1
         if self._remaining == 0:
-            self._on_done()
+            self._dispatcher._kafka.offsets.complete(self._topic, self._partition, self._offset)
 
 
 @dataclass(slots=True)
@@ -507,24 +530,12 @@ class Dispatcher:
         The result is produced only once DONE is durable: a result in Kafka whose intent is still SENDING
         would be contradicted by the next owner's AMBIGUOUS after a crash. The other way round (DONE
         without its result) is healed by the next owner, which publishes the stored result again."""
-        ids: list[str] = result["provider_message_ids"]
-        _topic, partition, offset = position(message)
-        outputs = _Outputs(1 + len(ids) + record_done, self._kafka.completion(message))
-        key = request.request_id
-
-        def publish_outputs() -> None:
-            self._producer.produce_reliably(self._topics.submit_results, key, encoded, outputs.acked)
-            self._publish_index(request, result, outputs.acked)
-
+        topic, partition, offset = position(message)
+        outputs = _Outputs(self, request, result, encoded, topic, partition, offset, record_done)
         if record_done:
-
-            def done_durable() -> None:
-                outputs.acked()
-                publish_outputs()
-
-            self._intents.record_done(partition, key, offset, encoded, done_durable)
+            self._intents.record_done(partition, request.request_id, offset, encoded, outputs.done_durable)
         else:
-            publish_outputs()
+            outputs.publish()
 
     def _publish_index(self, request: SendRequest, result: dict[str, Any], acked: Callable[[], None]) -> None:
         ids: list[str] = result["provider_message_ids"]
