@@ -65,6 +65,7 @@ class _Compiler:
         self.names: dict[str, Any] = {}  # named types seen so far, for references by name
         self.helpers: dict[str, Any] = {
             "write_long": write_long,
+            "SMALL": _SMALL,
             "write_string": write_string,
             "write_boolean": write_boolean,
             "write_double": write_double,
@@ -92,10 +93,18 @@ class _Compiler:
         kind = schema if isinstance(schema, str) else schema["type"]
         if isinstance(schema, dict) and schema.get("name"):
             self.names[schema["name"]] = schema
-        if kind in ("long", "int"):
-            self.lines.append(f"{indent}out += write_long({value})")
+        if kind in ("long", "int"):  # the common small ones inline: a call per field cost a third of a record
+            self.lines.append(
+                f"{indent}out += SMALL[{value}] if type({value}) is int and 0 <= {value} < 64 else write_long({value})"
+            )
         elif kind == "string":
-            self.lines.append(f"{indent}out += write_string({value})")
+            self.lines.append(f"{indent}if type({value}) is not str: raise Unsupported('not a str')")
+            octets = self.fresh("octets")
+            self.lines.append(f"{indent}{octets} = {value}.encode()")
+            self.lines.append(
+                f"{indent}out += SMALL[len({octets})] if len({octets}) < 64 else write_long(len({octets}))"
+            )
+            self.lines.append(f"{indent}out += {octets}")
         elif kind == "boolean":
             self.lines.append(f"{indent}out += write_boolean({value})")
         elif kind == "double":
