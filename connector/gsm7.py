@@ -28,8 +28,11 @@ GSM_DECODE: dict[int, str] = {code: char for code, char in enumerate(_BASIC) if 
 GSM_DECODE_EXTENSION: dict[int, str] = {code: char for char, code in _EXTENSION.items()}
 
 
+_GSM_CHARS = frozenset(GSM_SEPTETS)
+
+
 def fits_gsm(text: str) -> bool:
-    return all(char in GSM_SEPTETS for char in text)
+    return _GSM_CHARS.issuperset(text)
 
 
 def first_outside_gsm(text: str) -> str | None:

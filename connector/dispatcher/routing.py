@@ -51,7 +51,7 @@ class Router:
 
     def sms_route(self, preference: Route) -> Route:
         if preference is Route.AUTO:
-            if self._pool is not None and self._pool.healthy_binds > 0:
+            if self._pool is not None and self._pool.any_bound:
                 return Route.SMPP
             fallback = self._rest is not None and self._settings.rest.sms_fallback_to_rest
             return Route.REST if fallback or self._pool is None else Route.SMPP

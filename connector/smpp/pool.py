@@ -132,6 +132,11 @@ class BindPool:
             slot.session, slot.state = None, BindState.CLOSED
 
     @property
+    def any_bound(self) -> bool:
+        """At least one bind that can submit is bound (asked for every SMS routed AUTO)."""
+        return any(slot.state is BindState.BOUND for slot in self._senders)
+
+    @property
     def healthy_binds(self) -> int:
         return sum(1 for slot in self._senders if slot.state is BindState.BOUND)
 
