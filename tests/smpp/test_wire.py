@@ -12,8 +12,14 @@ from hypothesis import strategies as st
 from connector.smpp import codec, wire
 from connector.smpp.encoding import encode_text
 
-DIGITS = st.text(alphabet="0123456789", max_size=22)  # up to and past the 20 octets SMPP allows
-ALPHANUMERIC = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=22)
+
+def sized(make: Any, largest: int) -> st.SearchStrategy[Any]:
+    """Values of every length up to `largest` alike: left alone, hypothesis seldom draws long ones."""
+    return st.integers(0, largest).flatmap(lambda size: make(min_size=size, max_size=size))
+
+
+DIGITS = sized(lambda **size: st.text(alphabet="0123456789", **size), 22)  # up to and past SMPP's 20 octets
+ALPHANUMERIC = sized(lambda **size: st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), **size), 22)
 OCTET = st.integers(0, 255)
 CODINGS = st.sampled_from([0x00, 0x01, 0x03, 0x04, 0x08])  # default, IA5, Latin-1, binary, UCS2
 
@@ -23,12 +29,12 @@ def short_messages(draw: st.DrawFn) -> tuple[bytes, int, int]:
     """(short_message, esm_class, data_coding): encoded text with and without a concatenation UDH, or
     raw octets in any coding, up to past the 254 octets a short_message can hold."""
     if draw(st.booleans()):
-        text = draw(st.text(max_size=400))
+        text = draw(sized(st.text, 400))
         bits = draw(st.sampled_from([8, 16]))
         encoded = encode_text(text, force_unicode=None, reference=draw(st.integers(0, 0xFFFF)), reference_bits=bits)
         part = draw(st.sampled_from(encoded.parts))
         return part, encoded.esm_class | draw(st.sampled_from([0x00, 0x03])), encoded.data_coding
-    return draw(st.binary(max_size=260)), draw(OCTET), draw(CODINGS)
+    return draw(sized(st.binary, 260)), draw(OCTET), draw(CODINGS)
 
 
 def tlvs(command: str) -> st.SearchStrategy[dict[str, Any]]:
@@ -88,13 +94,13 @@ def test_short_message_pdus_are_byte_identical_to_smpplib_and_parse_both_ways(
 ) -> None:
     command, sequence, status, fields = pdu
     fast = wire.encode(command, sequence, status, dict(fields))
-    oracle = codec.encode_with_smpplib(command, sequence, status, **fields)
     too_long = len(fields["short_message"]) > 254 or any(
         len(fields.get(name, "")) >= 21 for name in ("source_addr", "destination_addr")
     )
     if too_long:
-        assert fast is None  # declined: smpplib writes it (and cuts what SMPP cannot carry)
+        assert fast is None  # declined: smpplib writes it (cuts what SMPP cannot carry, or refuses it)
         return
+    oracle = codec.encode_with_smpplib(command, sequence, status, **fields)
     assert fast == oracle
     parsed = wire.decode(oracle)
     assert parsed is not None
@@ -137,3 +143,40 @@ def test_what_the_struct_codec_does_not_cover_goes_to_smpplib() -> None:
     assert codec.decode(unknown_tlv).network_error_code == b"\x03\x00\x01"
     assert wire.encode("query_sm", 1, 0, {"message_id": "a"}) is None
     assert codec.decode(codec.encode("query_sm", 1, message_id="a")).command == "query_sm"
+
+
+ODD_VALUES = st.one_of(
+    st.none(), st.integers(-2, 300), st.floats(0, 2), st.booleans(), st.text(max_size=3), st.binary(max_size=3)
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.sampled_from([wire.SUBMIT_SM, wire.DELIVER_SM]),
+    st.dictionaries(
+        st.sampled_from(sorted(wire._PLAIN_NAMES)),
+        st.one_of(ODD_VALUES, DIGITS, sized(st.text, 22), sized(st.binary, 260), OCTET),
+    ),
+)
+def test_the_one_join_path_writes_what_the_field_walk_writes_or_leaves_it_to_the_walk(
+    command_id: int, fields: dict[str, Any]
+) -> None:
+    plain = wire._encode_plain(command_id, 7, 0, fields)
+    assert plain is None or plain == wire._encode_walk(command_id, 7, 0, fields)
+
+
+def test_what_the_bind_pool_sends_takes_the_one_join_path() -> None:
+    fields = {
+        "source_addr_ton": 5,
+        "source_addr_npi": 0,
+        "source_addr": "VIHAT",
+        "dest_addr_ton": 1,
+        "dest_addr_npi": 1,
+        "destination_addr": "84968501615",
+        "esm_class": 0x40,
+        "registered_delivery": 1,
+        "data_coding": 8,
+        "short_message": encode_text("xin chào ⚡", force_unicode=None, reference=1).parts[0],
+    }
+    plain = wire._encode_plain(wire.SUBMIT_SM, 3, 0, fields)
+    assert plain is not None and plain == codec.encode_with_smpplib("submit_sm", 3, 0, **fields)
