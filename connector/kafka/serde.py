@@ -94,20 +94,32 @@ class SingleObjectSerde:
         try:
             for name, null_branch, kind, symbols in self._leading[:count]:
                 if null_branch is not None:
-                    branch, position = _read_long(data, position)
+                    branch = data[position]  # a one-octet long is read here, longer ones by _read_long
+                    if branch < 0x80:
+                        branch, position = (branch >> 1) ^ -(branch & 1), position + 1
+                    else:
+                        branch, position = _read_long(data, position)
                     if branch not in (0, 1):
                         raise SerdeError(f"field {name}: union branch {branch} is not in the schema")
                     if branch == null_branch:
                         values[name] = None
                         continue
                 if kind == "string":
-                    length, position = _read_long(data, position)
+                    length = data[position]
+                    if length < 0x80:
+                        length, position = (length >> 1) ^ -(length & 1), position + 1
+                    else:
+                        length, position = _read_long(data, position)
                     if length < 0 or position + length > len(data):
                         raise SerdeError(f"field {name}: string runs past the record")
                     values[name] = data[position : position + length].decode()
                     position += length
                 else:
-                    number, position = _read_long(data, position)
+                    number = data[position]
+                    if number < 0x80:
+                        number, position = (number >> 1) ^ -(number & 1), position + 1
+                    else:
+                        number, position = _read_long(data, position)
                     if symbols is None:
                         values[name] = number
                     elif 0 <= number < len(symbols):

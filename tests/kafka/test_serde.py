@@ -90,9 +90,10 @@ def _report(provider_id: str = "m1") -> dict[str, Any]:
 
 
 @given(
-    st.one_of(st.none(), st.text(max_size=40)),
+    # lengths past 63 octets too: their Avro length takes two octets
+    st.one_of(st.none(), st.integers(0, 100).flatmap(lambda size: st.text(min_size=size, max_size=size))),
     st.sampled_from(list(ReportStatus)),
-    st.one_of(st.none(), st.integers(min_value=1, max_value=255)),
+    st.one_of(st.none(), st.integers(min_value=-300, max_value=300)),  # an int as Avro allows, not only valid parts
     st.one_of(st.none(), st.integers(min_value=1, max_value=255)),
     st.one_of(st.none(), st.text(max_size=8)),
 )
