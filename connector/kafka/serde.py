@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import io
 import json
+import struct
 from typing import TYPE_CHECKING, Any, Protocol
 
 import fastavro
@@ -18,6 +19,7 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 from fastavro.schema import fingerprint, to_parsing_canonical_form
 
 from connector.errors import SerdeError
+from connector.kafka.avro_reader import Invalid, compile_reader
 from connector.kafka.avro_writer import Unsupported, compile_writer
 from connector.schemas import SchemaName, parsed_schema, schema_text
 
@@ -50,6 +52,7 @@ class SingleObjectSerde:
         self._schema = parsed_schema(name)
         self._header = SINGLE_OBJECT_MAGIC + crc64_fingerprint(self._schema)
         self._write = compile_writer(self._schema)
+        self._read = compile_reader(self._schema)
         self._leading = _leading_plan(self._schema)
 
     def encode(self, record: Record) -> bytes:
@@ -67,6 +70,10 @@ class SingleObjectSerde:
             raise SerdeError("not Avro single-object encoding (missing C3 01 marker)")
         if data[2:10] != self._header[2:]:
             raise SerdeError(f"unknown schema fingerprint {data[2:10].hex()}")
+        try:
+            return self._read(data, 10)
+        except (Invalid, IndexError, ValueError, struct.error):  # UnicodeDecodeError is a ValueError
+            pass  # doubtful bytes: fastavro reads them, or says precisely what is wrong
         try:
             record = fastavro.schemaless_reader(io.BytesIO(data[10:]), self._schema, None)
         except Exception as exc:
