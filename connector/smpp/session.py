@@ -21,6 +21,7 @@ from connector.errors import BindError, ConfigError, SessionClosed
 from connector.ratelimit import TokenBucket
 from connector.smpp import codec
 from connector.smpp.status import CREDENTIAL_STATUSES, CommandStatus, status_name
+from connector.smpp.window import Window
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ class SmppSession(asyncio.Protocol):
         self.name = name
         self.timeouts = timeouts
         self._on_deliver = on_deliver
-        self._window = asyncio.Semaphore(window)
+        self._window = Window(window)
         self._pending: dict[int, tuple[asyncio.Future[codec.Pdu], float]] = {}
         self._sequence = 0
         self._buffer = bytearray()
@@ -202,7 +203,8 @@ class SmppSession(asyncio.Protocol):
         """submit_sm within the window: a free slot first, then the departure's reservation (the intent,
         made durable while holding the slot), then a token of `gate` right before the write (so the rate
         is measured at the wire), then the response."""
-        async with self._window:
+        await self._window.acquire()
+        try:
             if departure is not None:
                 await departure.before_first_write()
             if gate is not None:
@@ -211,6 +213,8 @@ class SmppSession(asyncio.Protocol):
             return await self._send_frame(
                 lambda sequence: codec.encode("submit_sm", sequence, **fields), self.timeouts.response, written
             )
+        finally:
+            self._window.release()
 
     async def _send(
         self, command: str, timeout: float, fields: dict[str, Any], written: Callable[[], None] | None = None

@@ -1,0 +1,47 @@
+"""A session's window: at most N requests awaiting their response, the others waiting in arrival order.
+
+asyncio.Semaphore does the same, but with a full window (the usual state under a backlog: thousands of
+requests wait for a few dozen slots) its waiting path cost more than the rest of taking a slot: here a
+slot given back goes straight to the longest waiter, and nothing is asked of the loop but a future.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+
+
+class Window:
+    __slots__ = ("_free", "_waiters")
+
+    def __init__(self, size: int) -> None:
+        if size < 1:
+            raise ValueError("a window holds at least one request")
+        self._free = size
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    @property
+    def free(self) -> int:
+        return self._free
+
+    async def acquire(self) -> None:
+        if self._free > 0 and not self._waiters:
+            self._free -= 1
+            return
+        slot: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(slot)
+        try:
+            await slot
+        except asyncio.CancelledError:
+            if slot.done() and not slot.cancelled():
+                self.release()  # given the slot, then cancelled before it resumed: pass the slot on
+            raise  # a waiter cancelled while waiting stays queued, done, and is skipped by release()
+
+    def release(self) -> None:
+        waiters = self._waiters
+        while waiters:
+            slot = waiters.popleft()
+            if not slot.done():
+                slot.set_result(None)
+                return
+        self._free += 1
