@@ -6,6 +6,7 @@ The text parser is tolerant (DESIGN.md section 5): fields in any order, any of t
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from typing import NamedTuple
@@ -78,8 +79,15 @@ def split_receipt_fields(text: str) -> dict[str, str]:
 def parse_receipt_date(value: str | None, utc_offset: timedelta = timedelta(0)) -> datetime | None:
     """YYMMDDhhmm or YYMMDDhhmmss in the SMSC's zone, years as strptime's %y reads them (69-99 are
     19xx); anything else is ignored, not fatal. Sliced by hand: strptime cost as much as the rest of
-    the receipt."""
-    if not value or len(value) not in (10, 12) or not value.isdigit():
+    the receipt. Remembered: receipts arriving together mostly carry the same minute."""
+    if not value:
+        return None
+    return _receipt_date(value, utc_offset)
+
+
+@functools.lru_cache(maxsize=4096)
+def _receipt_date(value: str, utc_offset: timedelta) -> datetime | None:
+    if len(value) not in (10, 12) or not value.isdigit():
         return None
     seconds = int(value[10:12]) if len(value) == 12 else 0
     year = int(value[0:2])
