@@ -94,6 +94,7 @@ class _Outputs:
     def done_durable(self) -> None:
         self.acked()
         self.publish()
+        self._dispatcher._answer_copies(self._request.request_id, self._result, self._encoded)
 
     def publish(self) -> None:
         dispatcher = self._dispatcher
@@ -151,6 +152,10 @@ class Dispatcher:
         self._refreshes: dict[int, asyncio.Future[Any]] = {}
         self._restores: set[asyncio.Task[None]] = set()
         self._flights: dict[asyncio.Task[None], _Flight] = {}
+        # request_id -> copies of it read while it is in flight here or its DONE is not yet durable: they
+        # are answered with its result once that is durable, never sent (the caller sent it again)
+        self._awaiting: dict[str, list[tuple[Message, SendRequest]]] = {}
+        self._letting_go: set[PartitionKey] = set()  # partitions being handed over or lost right now
         self._paused = False
         self._closing = False
         self._assignment: list[TopicPartition] = []
@@ -174,7 +179,7 @@ class Dispatcher:
         self.results: Counter[tuple[str, str, str]] = Counter()  # (channel, route, status)
         self.provider_codes: Counter[tuple[str, str]] = Counter()  # (route, code)
         self.dead_letters = 0
-        self.replayed = 0  # found DONE after an unclean takeover: stored result published again, not sent
+        self.replayed = 0  # found DONE after an unclean takeover, or a copy the caller sent: result published again
         self.skipped = 0  # found DONE before a clean handover: result already durable, nothing published
         self.ambiguous = 0  # found SENDING: waited the grace period for the previous owner
         self.released = 0  # given back unsent at a stop or a rebalance
@@ -251,6 +256,7 @@ class Dispatcher:
 
     async def _revoked(self, keys: set[PartitionKey]) -> None:
         self._assignment = [p for p in self._assignment if (p.topic, p.partition) not in keys]
+        self._letting_go -= keys
         for topic, partition in keys:
             self._kafka.forget(topic, partition)
             self._intents.forget(partition)
@@ -260,6 +266,7 @@ class Dispatcher:
             self._read_upto.pop((topic, partition), None)
 
     async def _abandon(self, keys: set[PartitionKey]) -> None:
+        self._letting_go |= keys
         tasks = [task for task, flight in self._flights.items() if flight.key in keys and not flight.departure.on_wire]
         for task in tasks:
             self._flights[task].departure.reserved = False  # no tombstone: the state is another's now
@@ -272,6 +279,7 @@ class Dispatcher:
         """Finish the on-wire requests of `keys`, give back the rest, flush, and mark each state
         partition as cleanly handed over, all within `timeout`."""
         deadline = time.monotonic() + timeout
+        self._letting_go |= keys
         flights = {task: flight for task, flight in self._flights.items() if flight.key in keys}
         unsent = [task for task, flight in flights.items() if not flight.departure.on_wire]
         for task in unsent:
@@ -393,6 +401,13 @@ class Dispatcher:
             self.dead_letters += 1
             self._kafka.dead_letter(message, exc)
             return
+        self._take(message, request, (topic, partition), offset, received_at)
+
+    def _take(self, message: Message, request: SendRequest, key: PartitionKey, offset: int, received_at: float) -> None:
+        copies = self._awaiting.get(request.request_id)
+        if copies is not None:
+            copies.append((message, request))  # the caller sent it again while it is in flight here
+            return
         known = self._intents.lookup(request.request_id)
         if known is not None and known.intent is Intent.DONE and known.result is not None:
             if known.finished_record(offset):
@@ -416,9 +431,10 @@ class Dispatcher:
                 description="expires_at passed before the request could be sent",
             )
             return
-        departure = Departure(lambda: self._intents.record_sending(partition, request.request_id))
+        departure = Departure(lambda: self._intents.record_sending(key[1], request.request_id))
         task = asyncio.ensure_future(self._send_once(message, request, received_at, ambiguous, departure))
-        self._flights[task] = _Flight((topic, partition), departure, request.request_id, ambiguous)
+        self._flights[task] = _Flight(key, departure, request.request_id, ambiguous)
+        self._awaiting[request.request_id] = []
         task.add_done_callback(self._landed)
 
     def _decode(self, message: Message) -> SendRequest:
@@ -441,6 +457,23 @@ class Dispatcher:
             self.released += 1
             if departure.reserved and not flight.ambiguous:
                 self._intents.release(flight.key[1], flight.request_id)
+        copies = self._awaiting.pop(flight.request_id, [])
+        if copies:
+            self._rejoin(copies)  # after the release: to them, an intent cleared is a request never sent
+
+    def _rejoin(self, copies: list[tuple[Message, SendRequest]]) -> None:
+        """The request they copy was given back unsent: each copy is taken as it came, unless its own
+        partition is being let go too (then it is re-read by the partition's next owner)."""
+        for message, request in copies:
+            topic, partition, offset = position(message)
+            if not self._closing and (topic, partition) not in self._letting_go:
+                self._take(message, request, (topic, partition), offset, time.time())
+
+    def _answer_copies(self, request_id: str, result: dict[str, Any], encoded: bytes) -> None:
+        """The result of `request_id` is durable: the copies read meanwhile get it, identical."""
+        for message, request in self._awaiting.pop(request_id, []):
+            self.replayed += 1
+            self._publish(message, request, result, encoded, record_done=False)
 
     async def _send_once(
         self, message: Message, request: SendRequest, received_at: float, ambiguous: bool, departure: Departure
@@ -520,7 +553,9 @@ class Dispatcher:
         """Found DONE after an unclean takeover (its result may not have reached Kafka), or a request_id
         the caller sent again: publish the stored result again, send nothing."""
         self.replayed += 1
-        self._publish(message, request, self._result_serde.decode(stored), stored, record_done=False)
+        result = self._result_serde.decode(stored)
+        self._publish(message, request, result, stored, record_done=False)
+        self._answer_copies(request.request_id, result, stored)
 
     def _publish(
         self, message: Message, request: SendRequest, result: dict[str, Any], encoded: bytes, record_done: bool
@@ -533,6 +568,7 @@ class Dispatcher:
         topic, partition, offset = position(message)
         outputs = _Outputs(self, request, result, encoded, topic, partition, offset, record_done)
         if record_done:
+            self._awaiting.setdefault(request.request_id, [])  # copies wait until DONE is durable
             self._intents.record_done(partition, request.request_id, offset, encoded, outputs.done_durable)
         else:
             outputs.publish()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -229,3 +230,54 @@ def test_binds_dropped_by_the_smsc_reconnect_and_nothing_is_lost(
     assert Counter(r["status"] for r in got.values()) == {"ACCEPTED": count}
     assert sum(slot.reconnects for slot in connector.connector.pool.slots) >= 2
     assert simulator.simulator.stats.binds_accepted >= 4
+
+
+def test_a_request_id_sent_again_while_the_first_is_in_flight_is_sent_once_and_answered_alike(
+    kafka_bootstrap: str,
+    topics: Topics,
+    simulator_factory: Callable[..., SimulatorThread],
+    connector_factory: Callable[..., ConnectorThread],
+) -> None:
+    # One slow bind: the copies arrive while the first is still waiting for its window slot or on the wire.
+    simulator = simulator_factory(throttle_rate=0)
+    connector_factory(simulator.port, smpp={"rate_per_bind": 20, "binds": 1, "window": 2})
+    first = sms_request("again-1", "84968501615", "sent once, however often it is asked")
+    others = [sms_request(f"other-{i}", "84968501615", f"message {i}") for i in range(10)]
+    produce_requests(kafka_bootstrap, topics.send_requests, [first, *others[:5], first, *others[5:], first])
+    results = TopicReader(kafka_bootstrap, topics.submit_results, SchemaName.SUBMIT_RESULT)
+    got = results.read_until(13, timeout=60)
+    results.close()
+    answers = [r for r in got if r["request_id"] == "again-1"]
+    assert len(answers) == 3  # one result per record read
+    assert {(r["status"], r["provider_code"], tuple(r["provider_message_ids"])) for r in answers} == {
+        (answers[0]["status"], answers[0]["provider_code"], tuple(answers[0]["provider_message_ids"]))
+    }, answers
+    assert answers[0]["status"] == "ACCEPTED"
+    texts = [part.text for part in simulator.simulator.stats.messages]
+    assert texts.count(first["sms"]["content"]) == 1
+
+
+def test_copies_waiting_for_a_request_given_back_at_a_stop_are_sent_once_by_the_next_process(
+    kafka_bootstrap: str,
+    topics: Topics,
+    simulator_factory: Callable[..., SimulatorThread],
+    connector_factory: Callable[..., ConnectorThread],
+) -> None:
+    simulator = simulator_factory(throttle_rate=0)
+    slow = {"rate_per_bind": 5, "binds": 1, "window": 1}
+    group = {"group_id": f"g-{uuid.uuid4().hex[:8]}"}
+    first = connector_factory(simulator.port, smpp=slow, kafka_extra=group)
+    ahead = [sms_request(f"ahead-{i}", "84968501615", f"ahead {i}") for i in range(15)]
+    copied = sms_request("copied-1", "84968501615", "given back, then sent once")
+    produce_requests(kafka_bootstrap, topics.send_requests, [*ahead, copied, copied, copied])
+    results = TopicReader(kafka_bootstrap, topics.submit_results, SchemaName.SUBMIT_RESULT)
+    got = results.read_until(3, timeout=30)
+    first.stop()  # "copied-1" still waits behind "ahead-*": given back with its copies
+    connector_factory(simulator.port, smpp=slow, kafka_extra=group)
+    got = results.read_until(18, timeout=60)  # one result per record: 15 ahead, the request and 2 copies
+    results.close()
+    assert {r["request_id"] for r in got} == {r["request_id"] for r in [*ahead, copied]}
+    answers = {(r["status"], tuple(r["provider_message_ids"])) for r in got if r["request_id"] == "copied-1"}
+    assert len(answers) == 1 and next(iter(answers))[0] == "ACCEPTED", answers
+    texts = [part.text for part in simulator.simulator.stats.messages]
+    assert texts.count(copied["sms"]["content"]) == 1
