@@ -33,7 +33,7 @@ from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 from connector.config import Settings
 from connector.correlation import IndexEntry, LocalIndex
 from connector.departure import Departure
-from connector.dispatcher.intents import Intent, IntentLog
+from connector.dispatcher.intents import Intent, IntentLog, Known
 from connector.dispatcher.routing import Router
 from connector.dispatcher.validation import validate
 from connector.errors import KafkaDeliveryError, SerdeError, ValidationError
@@ -196,7 +196,9 @@ class Dispatcher:
         )
         try:
             # Never take more than the room left: what is held is what a rebalance or crash delays.
-            await self._kafka.run(stop, self._accept, tick=self._tick, room=lambda: self.capacity - len(self._flights))
+            await self._kafka.run_batches(
+                stop, self._accept, tick=self._tick, room=lambda: self.capacity - len(self._flights)
+            )
         finally:
             await self._drain()
 
@@ -383,32 +385,49 @@ class Dispatcher:
 
     # ---- one record ----------------------------------------------------------------------------
 
-    def _accept(self, message: Message) -> None:
-        topic, partition, offset = position(message)
-        if (topic, partition) in self._restoring:
-            # Fetched before the pause took hold: read it again once the state is restored.
-            if (topic, partition) not in self._rewound:
-                self._rewound.add((topic, partition))
-                self._kafka.rewind(message)
-            return
-        self.consumed += 1
-        self._kafka.track(message)
-        self._read_upto[(topic, partition)] = offset + 1
+    def _accept(self, messages: list[Message]) -> None:
+        """The records of one poll: decoded, their intent state looked up together, then taken one by one
+        in order (a copy of an earlier one in the batch is caught by `_awaiting` before its state counts)."""
+        decoded = []
+        for message in messages:
+            topic, partition, offset = position(message)
+            if (topic, partition) in self._restoring:
+                # Fetched before the pause took hold: read it again once the state is restored.
+                if (topic, partition) not in self._rewound:
+                    self._rewound.add((topic, partition))
+                    self._kafka.rewind(message)
+                continue
+            self.consumed += 1
+            self._kafka.track(message)
+            self._read_upto[(topic, partition)] = offset + 1
+            try:
+                request = self._decode(message)
+            except SerdeError as exc:
+                self.dead_letters += 1
+                self._kafka.dead_letter(message, exc)
+                continue
+            decoded.append((message, request, (topic, partition), offset))
+        known = self._intents.lookup_many([request.request_id for _, request, _, _ in decoded])
         received_at = time.time()
-        try:
-            request = self._decode(message)
-        except SerdeError as exc:
-            self.dead_letters += 1
-            self._kafka.dead_letter(message, exc)
-            return
-        self._take(message, request, (topic, partition), offset, received_at)
+        for message, request, key, offset in decoded:
+            self._take(message, request, key, offset, received_at, known)
 
-    def _take(self, message: Message, request: SendRequest, key: PartitionKey, offset: int, received_at: float) -> None:
+    def _take(
+        self,
+        message: Message,
+        request: SendRequest,
+        key: PartitionKey,
+        offset: int,
+        received_at: float,
+        looked_up: dict[str, Known] | None = None,
+    ) -> None:
+        """`looked_up`: the intent state of the batch, looked up together; None looks it up now."""
         copies = self._awaiting.get(request.request_id)
         if copies is not None:
             copies.append((message, request))  # the caller sent it again while it is in flight here
             return
-        known = self._intents.lookup(request.request_id)
+        request_id = request.request_id
+        known = self._intents.lookup(request_id) if looked_up is None else looked_up.get(request_id)
         if known is not None and known.intent is Intent.DONE and known.result is not None:
             if known.finished_record(offset):
                 self.skipped += 1  # re-read after a clean handover: its result is in Kafka already

@@ -96,6 +96,22 @@ class ConsumerLoop:
     ) -> None:
         """Consume until `stop`: `tick(now)` before every poll, at most `room()` records per poll (the
         batch size otherwise), `accept` for each record, commits every `commit_interval`."""
+
+        def accept_each(records: list[Message]) -> None:
+            for record in records:
+                accept(record)
+
+        await self.run_batches(stop, accept_each, tick=tick, room=room)
+
+    async def run_batches(
+        self,
+        stop: asyncio.Event,
+        accept: Callable[[list[Message]], None],
+        *,
+        tick: Callable[[float], None] | None = None,
+        room: Callable[[], int] | None = None,
+    ) -> None:
+        """`run`, with `accept` given the records of each poll together."""
         consumer = self.consumer
         last_commit = time.monotonic()
         idle = _IDLE_MIN
@@ -111,9 +127,9 @@ class ConsumerLoop:
                 messages = await asyncio.to_thread(consumer.consume, size, 0.05)
             else:
                 messages = consumer.consume(size, timeout=0)
-            for message in messages:
-                if is_record(message):
-                    accept(message)
+            records = [message for message in messages if is_record(message)]
+            if records:
+                accept(records)
             if self._threaded or len(messages) >= size:  # a threaded poll waited in the consumer already
                 idle = _IDLE_MIN
                 await asyncio.sleep(0)

@@ -128,3 +128,30 @@ def test_one_turn_of_state_changes_is_one_record_per_partition(tmp_path: Path) -
     finished = log.lookup("r7")
     assert finished is not None and finished.intent is Intent.DONE and finished.result == b"result-7"
     assert log.lookup("never-left") is None
+
+
+def test_looking_up_many_says_what_looking_up_each_says(tmp_path: Path) -> None:
+    topic = MemoryStateTopic()
+
+    async def previous_owner() -> None:
+        log = new_log(topic, tmp_path / "a")
+        for n in range(1200):  # restored into SQLite: more than one statement's worth of ids
+            if n % 3 == 0:
+                log.record_done(2, f"r{n}", n, f"result-{n}".encode(), lambda: None)
+            else:
+                await log.record_sending(2, f"r{n}")
+        await asyncio.sleep(0.01)
+
+    asyncio.run(previous_owner())
+    log = new_log(topic, tmp_path / "b")
+    asyncio.run(log.restore(2))
+
+    async def this_owner() -> None:
+        await log.record_sending(2, "pending-sending")  # still in memory, not yet in SQLite
+        log.record_done(2, "r1", 1, b"done-here", lambda: None)  # newer than what SQLite holds
+
+    asyncio.run(this_owner())
+    ids = [f"r{n}" for n in range(0, 1300, 1)] + ["pending-sending", "never-seen"]
+    many = log.lookup_many(ids)
+    assert many == {request_id: known for request_id in ids if (known := log.lookup(request_id)) is not None}
+    assert len(many) == 1201 and many["r1"].result == b"done-here" and many["r3"].result == b"result-3"
