@@ -63,16 +63,16 @@ class RequestFinals:
             self._store.close()
 
     def _accept(self, message: Message) -> None:
-        self._kafka.track(message)
         value = message.value() or b""
         try:
             if not self._may_be_a_final_part(value):
-                self._kafka.complete(message)
+                self._kafka.passed(message)
                 return
             report = self._serde.decode(value)
         except SerdeError:
-            self._kafka.complete(message)  # not ours to judge: the correlator wrote it, its readers see it
+            self._kafka.passed(message)  # not ours to judge: the correlator wrote it, its readers see it
             return
+        self._kafka.track(message)
         statuses = self._part_statuses(report)
         if statuses is None:
             self._kafka.complete(message)

@@ -175,6 +175,10 @@ class ConsumerLoop:
     def complete(self, message: Message) -> None:
         self.offsets.complete(*position(message))
 
+    def passed(self, message: Message) -> None:
+        """A record that needs no work: its offset is done at once (`track` and `complete` in one step)."""
+        self.offsets.passed(*position(message))
+
     def commit(self, synchronous: bool) -> None:
         commit_completed(self.consumer, self.offsets, synchronous=synchronous)
 

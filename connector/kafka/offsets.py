@@ -38,6 +38,14 @@ class PartitionOffsets:
         self.committable = pending[0] if pending else last + 1
         return True
 
+    def passed(self, offset: int) -> bool:
+        """`offset` needs no work: done as soon as it is seen (in order, after what is still pending)."""
+        if self._pending:
+            self._pending.append(offset)
+            return self.complete(offset)
+        self.committable = offset + 1
+        return True
+
     @property
     def in_flight(self) -> int:
         return len(self._pending)
@@ -61,6 +69,15 @@ class OffsetTracker:
         offsets = self._partitions.get((topic, partition))
         if offsets is not None and offsets.complete(offset):
             self._dirty.add((topic, partition))
+
+    def passed(self, topic: str, partition: int, offset: int) -> None:
+        """`track` and `complete` at once, for a record that needs no work."""
+        key = (topic, partition)
+        offsets = self._partitions.get(key)
+        if offsets is None:
+            offsets = self._partitions[key] = PartitionOffsets()
+        if offsets.passed(offset):
+            self._dirty.add(key)
 
     def take_commits(self) -> dict[tuple[str, int], int]:
         """Positions that moved since the last call."""

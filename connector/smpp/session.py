@@ -95,7 +95,8 @@ class SmppSession(asyncio.Protocol):
         self._buffer = bytearray()
         self._transport: asyncio.Transport | None = None
         self._outgoing: list[bytes] = []  # frames written at the end of this turn of the event loop
-        self._closed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._loop = asyncio.get_running_loop()  # asked for twice per request otherwise; it never changes
+        self._closed: asyncio.Future[str] = self._loop.create_future()
         self._last_received = time.monotonic()
         self._tasks: set[asyncio.Task[Any]] = set()
         self.bind_type = BindType.TRANSCEIVER
@@ -229,7 +230,7 @@ class SmppSession(asyncio.Protocol):
         if self._transport is None or not self.is_open:
             raise SessionClosed(f"{self.name}: session is closed")
         sequence = self._next_sequence()
-        future: asyncio.Future[codec.Pdu] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[codec.Pdu] = self._loop.create_future()
         self._pending[sequence] = (future, time.monotonic() + timeout)
         if written is not None:
             written()
@@ -296,7 +297,7 @@ class SmppSession(asyncio.Protocol):
         end (one system call for many PDUs under load, and no added wait)."""
         self._outgoing.append(frame)
         if len(self._outgoing) == 1:
-            asyncio.get_running_loop().call_soon(self._flush_outgoing)
+            self._loop.call_soon(self._flush_outgoing)
 
     def _flush_outgoing(self) -> None:
         frames, self._outgoing = self._outgoing, []
