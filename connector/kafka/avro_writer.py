@@ -31,6 +31,10 @@ def write_long(value: int) -> bytes:
     if 0 <= value < 64:
         return _SMALL[value]
     n = (value << 1) ^ (value >> 63)
+    if 0x7_FFFF_FFFF < n <= 0x3FF_FFFF_FFFF:  # six octets: every epoch-millis timestamp from 1971 to 2039
+        return bytes(
+            (n & 127 | 128, n >> 7 & 127 | 128, n >> 14 & 127 | 128, n >> 21 & 127 | 128, n >> 28 & 127 | 128, n >> 35)
+        )
     out = bytearray()
     while n > 0x7F:
         out.append((n & 0x7F) | 0x80)

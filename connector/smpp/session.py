@@ -19,7 +19,7 @@ from typing import Any, cast
 from connector.departure import Departure
 from connector.errors import BindError, ConfigError, SessionClosed
 from connector.ratelimit import TokenBucket
-from connector.smpp import codec
+from connector.smpp import codec, wire
 from connector.smpp.status import CREDENTIAL_STATUSES, CommandStatus, status_name
 from connector.smpp.window import Window
 
@@ -313,7 +313,8 @@ class SmppSession(asyncio.Protocol):
             nonlocal answered
             if not answered:
                 answered = True
-                self._write("deliver_sm_resp", sequence, status)
+                if self._transport is not None and not self._transport.is_closing():
+                    self._send_bytes(wire.deliver_sm_resp(sequence, status))
 
         if self._on_deliver is None:
             respond(CommandStatus.ESME_RX_T_APPN)

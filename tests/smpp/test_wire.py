@@ -180,3 +180,8 @@ def test_what_the_bind_pool_sends_takes_the_one_join_path() -> None:
     }
     plain = wire._encode_plain(wire.SUBMIT_SM, 3, 0, fields)
     assert plain is not None and plain == codec.encode_with_smpplib("submit_sm", 3, 0, **fields)
+
+
+@given(st.integers(1, 0x7FFFFFFF), st.sampled_from([0, 0x08, 0x58, 0x64]))
+def test_the_receipt_answer_is_what_smpplib_writes(sequence: int, status: int) -> None:
+    assert wire.deliver_sm_resp(sequence, status) == codec.encode_with_smpplib("deliver_sm_resp", sequence, status)
