@@ -21,11 +21,14 @@ class Departure:
         self.reserved = False  # reserve() was started: the intent may be durable
         self.on_wire = False
 
-    async def before_first_write(self) -> None:
+    def before_first_write(self) -> Awaitable[None] | None:
+        """What to await before the first write (the reservation), once; None when there is nothing to
+        wait for. Not a coroutine: every request passes here, most of them once, and a coroutine frame
+        would be resumed again with each of their later steps."""
         if self.reserved or self._reserve is None:
-            return
+            return None
         self.reserved = True
-        await self._reserve()
+        return self._reserve()
 
     def written(self) -> None:
         self.on_wire = True

@@ -18,6 +18,7 @@ thread, so a revocation callback can wait for the event loop to do this.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 import threading
@@ -450,7 +451,7 @@ class Dispatcher:
                 description="expires_at passed before the request could be sent",
             )
             return
-        departure = Departure(lambda: self._intents.record_sending(key[1], request.request_id))
+        departure = Departure(functools.partial(self._intents.record_sending, key[1], request.request_id))
         task = asyncio.ensure_future(self._send_once(message, request, received_at, ambiguous, departure))
         self._flights[task] = _Flight(key, departure, request.request_id, ambiguous)
         self._awaiting[request.request_id] = []

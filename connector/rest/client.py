@@ -130,7 +130,9 @@ class RestClient:
         for attempt in range(self.policy.max_attempts):
             await self._buckets[api].acquire()
             if departure is not None:
-                await departure.before_first_write()
+                reserving = departure.before_first_write()
+                if reserving is not None:
+                    await reserving
                 departure.written()
             outcome.attempts += 1
             if outcome.submitted_at is None:

@@ -206,8 +206,9 @@ class SmppSession(asyncio.Protocol):
         is measured at the wire), then the response."""
         await self._window.acquire()
         try:
-            if departure is not None:
-                await departure.before_first_write()
+            reserving = departure.before_first_write() if departure is not None else None
+            if reserving is not None:
+                await reserving
             if gate is not None:
                 await gate.acquire()
             written = departure.written if departure is not None else None
