@@ -185,3 +185,25 @@ def test_what_the_bind_pool_sends_takes_the_one_join_path() -> None:
 @given(st.integers(1, 0x7FFFFFFF), st.sampled_from([0, 0x08, 0x58, 0x64]))
 def test_the_receipt_answer_is_what_smpplib_writes(sequence: int, status: int) -> None:
     assert wire.deliver_sm_resp(sequence, status) == codec.encode_with_smpplib("deliver_sm_resp", sequence, status)
+
+
+@settings(max_examples=400, deadline=None)
+@given(short_message_pdus(), st.data())
+def test_a_damaged_pdu_is_declined_or_read_as_smpplib_reads_it(
+    pdu: tuple[str, int, int, dict[str, Any]], data: st.DataObject
+) -> None:
+    command, sequence, status, fields = pdu
+    if len(fields["short_message"]) > 254 or any(
+        len(fields.get(n, "")) >= 21 for n in ("source_addr", "destination_addr")
+    ):
+        return
+    damaged = bytearray(codec.encode_with_smpplib(command, sequence, status, **fields))
+    for _ in range(data.draw(st.integers(1, 3))):
+        if data.draw(st.booleans()):
+            damaged[data.draw(st.integers(16, len(damaged) - 1))] = data.draw(st.sampled_from([0, 1, 0x7F, 0xFF]))
+        else:
+            del damaged[data.draw(st.integers(17, len(damaged))) :]
+    damaged[0:4] = len(damaged).to_bytes(4, "big")
+    fast = wire.decode(bytes(damaged))
+    if fast is not None:  # whatever the struct codec accepts, smpplib reads the same way
+        same_fields(fast, codec.decode_with_smpplib(bytes(damaged)))
