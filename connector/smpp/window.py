@@ -12,13 +12,15 @@ from collections import deque
 
 
 class Window:
-    __slots__ = ("_free", "_waiters")
+    __slots__ = ("_free", "_loop", "_waiters")
 
     def __init__(self, size: int) -> None:
+        """Made on the event loop it serves."""
         if size < 1:
             raise ValueError("a window holds at least one request")
         self._free = size
         self._waiters: deque[asyncio.Future[None]] = deque()
+        self._loop = asyncio.get_running_loop()
 
     @property
     def free(self) -> int:
@@ -28,7 +30,7 @@ class Window:
         if self._free > 0 and not self._waiters:
             self._free -= 1
             return
-        slot: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        slot: asyncio.Future[None] = self._loop.create_future()
         self._waiters.append(slot)
         try:
             await slot
