@@ -18,6 +18,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from connector.kafka.avro_codegen import FunctionSource
+
 Reader = Callable[[bytes, int], dict[str, Any]]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -47,27 +49,18 @@ def timestamp_millis(value: int) -> datetime:
     return _EPOCH + timedelta(microseconds=value * 1000)  # as fastavro converts it
 
 
-class _Compiler:
+class _Compiler(FunctionSource):
     def __init__(self, named: dict[str, Any]) -> None:
+        super().__init__(
+            {
+                "read_long": read_long,
+                "timestamp_millis": timestamp_millis,
+                "Invalid": Invalid,
+                "DOUBLE": _DOUBLE,
+                "FLOAT": _FLOAT,
+            }
+        )
         self.named = named
-        self.helpers: dict[str, Any] = {
-            "read_long": read_long,
-            "timestamp_millis": timestamp_millis,
-            "Invalid": Invalid,
-            "DOUBLE": _DOUBLE,
-            "FLOAT": _FLOAT,
-        }
-        self.lines: list[str] = []
-        self.counter = 0
-
-    def fresh(self, stem: str) -> str:
-        self.counter += 1
-        return f"{stem}{self.counter}"
-
-    def constant(self, value: Any) -> str:
-        name = self.fresh("c")
-        self.helpers[name] = value
-        return name
 
     def long(self, target: str, indent: str) -> None:
         """Lines that read a long into `target`: one octet inline, more through `read_long`."""
@@ -175,8 +168,5 @@ def compile_reader(schema: dict[str, Any]) -> Reader:
     """A function reading a record of `schema` (fastavro's parsed form) from `data` at `position`."""
     compiler = _Compiler(schema.get("__named_schemas", {}))
     compiler.emit(schema, "record", "    ")
-    source = "def read(data, position):\n" + "\n".join(compiler.lines) + "\n    return record\n"
-    namespace = dict(compiler.helpers)
-    exec(compile(source, f"<avro reader {schema.get('name')}>", "exec"), namespace)
-    reader: Reader = namespace["read"]
+    reader: Reader = compiler.build("read(data, position)", [], "record", f"<avro reader {schema.get('name')}>")
     return reader

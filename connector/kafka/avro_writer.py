@@ -15,6 +15,8 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
+from connector.kafka.avro_codegen import FunctionSource
+
 Writer = Callable[[dict[str, Any]], bytes]
 
 _SMALL = [bytes([(n << 1) if n >= 0 else ((-n << 1) - 1)]) for n in range(64)]  # zigzag of 0..63
@@ -64,28 +66,19 @@ def write_double(value: float) -> bytes:
     return _DOUBLE.pack(value)
 
 
-class _Compiler:
+class _Compiler(FunctionSource):
     def __init__(self) -> None:
+        super().__init__(
+            {
+                "write_long": write_long,
+                "SMALL": _SMALL,
+                "write_string": write_string,
+                "write_boolean": write_boolean,
+                "write_double": write_double,
+                "Unsupported": Unsupported,
+            }
+        )
         self.names: dict[str, Any] = {}  # named types seen so far, for references by name
-        self.helpers: dict[str, Any] = {
-            "write_long": write_long,
-            "SMALL": _SMALL,
-            "write_string": write_string,
-            "write_boolean": write_boolean,
-            "write_double": write_double,
-            "Unsupported": Unsupported,
-        }
-        self.lines: list[str] = []
-        self.counter = 0
-
-    def fresh(self, stem: str) -> str:
-        self.counter += 1
-        return f"{stem}{self.counter}"
-
-    def constant(self, value: Any) -> str:
-        name = self.fresh("c")
-        self.helpers[name] = value
-        return name
 
     def emit(self, schema: Any, value: str, indent: str) -> None:
         """Lines that append `value` (an expression naming a local) written as `schema` to `out`."""
@@ -157,8 +150,7 @@ def compile_writer(schema: dict[str, Any]) -> Writer:
     """A function writing records of `schema` (fastavro's parsed form or the JSON form) as Avro binary."""
     compiler = _Compiler()
     compiler.emit(schema, "record", "    ")
-    source = "def write(record):\n    out = bytearray()\n" + "\n".join(compiler.lines) + "\n    return bytes(out)\n"
-    namespace = dict(compiler.helpers)
-    exec(compile(source, f"<avro writer {schema.get('name')}>", "exec"), namespace)
-    writer: Writer = namespace["write"]
+    writer: Writer = compiler.build(
+        "write(record)", ["out = bytearray()"], "bytes(out)", f"<avro writer {schema.get('name')}>"
+    )
     return writer

@@ -19,7 +19,7 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 from fastavro.schema import fingerprint, to_parsing_canonical_form
 
 from connector.errors import SerdeError
-from connector.kafka.avro_reader import Invalid, compile_reader
+from connector.kafka.avro_reader import Invalid, compile_reader, read_long
 from connector.kafka.avro_writer import Unsupported, compile_writer
 from connector.schemas import SchemaName, parsed_schema, schema_text
 
@@ -101,11 +101,11 @@ class SingleObjectSerde:
         try:
             for name, null_branch, kind, symbols in self._leading[:count]:
                 if null_branch is not None:
-                    branch = data[position]  # a one-octet long is read here, longer ones by _read_long
+                    branch = data[position]  # a one-octet long is read here, longer ones by read_long
                     if branch < 0x80:
                         branch, position = (branch >> 1) ^ -(branch & 1), position + 1
                     else:
-                        branch, position = _read_long(data, position)
+                        branch, position = read_long(data, position)
                     if branch not in (0, 1):
                         raise SerdeError(f"field {name}: union branch {branch} is not in the schema")
                     if branch == null_branch:
@@ -116,7 +116,7 @@ class SingleObjectSerde:
                     if length < 0x80:
                         length, position = (length >> 1) ^ -(length & 1), position + 1
                     else:
-                        length, position = _read_long(data, position)
+                        length, position = read_long(data, position)
                     if length < 0 or position + length > len(data):
                         raise SerdeError(f"field {name}: string runs past the record")
                     values[name] = data[position : position + length].decode()
@@ -126,7 +126,7 @@ class SingleObjectSerde:
                     if number < 0x80:
                         number, position = (number >> 1) ^ -(number & 1), position + 1
                     else:
-                        number, position = _read_long(data, position)
+                        number, position = read_long(data, position)
                     if symbols is None:
                         values[name] = number
                     elif 0 <= number < len(symbols):
@@ -134,7 +134,7 @@ class SingleObjectSerde:
                     else:
                         raise SerdeError(f"field {name}: enum index {number} is not in the schema")
             return values
-        except (IndexError, UnicodeDecodeError) as exc:
+        except (IndexError, UnicodeDecodeError, Invalid) as exc:
             raise SerdeError(f"invalid Avro body: {exc!r}") from exc
 
 
@@ -158,20 +158,6 @@ def _leading_plan(schema: dict[str, Any]) -> list[tuple[str, int | None, str, tu
         else:
             break
     return plan
-
-
-def _read_long(data: bytes, position: int) -> tuple[int, int]:
-    """An Avro long (zigzag varint) at `position`; returns it and the position after it."""
-    result = shift = 0
-    while True:
-        byte = data[position]
-        position += 1
-        result |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return (result >> 1) ^ -(result & 1), position
-        shift += 7
-        if shift > 63:
-            raise SerdeError("invalid Avro long")
 
 
 class ConfluentSerde:
