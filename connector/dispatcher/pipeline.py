@@ -423,11 +423,11 @@ class Dispatcher:
         looked_up: dict[str, Known] | None = None,
     ) -> None:
         """`looked_up`: the intent state of the batch, looked up together; None looks it up now."""
-        copies = self._awaiting.get(request.request_id)
+        request_id = request.request_id
+        copies = self._awaiting.get(request_id)
         if copies is not None:
             copies.append((message, request))  # the caller sent it again while it is in flight here
             return
-        request_id = request.request_id
         known = self._intents.lookup(request_id) if looked_up is None else looked_up.get(request_id)
         if known is not None and known.intent is Intent.DONE and known.result is not None:
             if known.finished_record(offset):
