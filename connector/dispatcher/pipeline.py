@@ -452,7 +452,9 @@ class Dispatcher:
             )
             return
         departure = Departure(functools.partial(self._intents.record_sending, key[1], request.request_id))
-        task = asyncio.ensure_future(self._send_once(message, request, received_at, ambiguous, departure))
+        loop = self._loop
+        assert loop is not None  # records are taken only while run() runs
+        task = loop.create_task(self._send_once(message, request, received_at, ambiguous, departure))
         self._flights[task] = _Flight(key, departure, request.request_id, ambiguous)
         self._awaiting[request.request_id] = []
         task.add_done_callback(self._landed)
