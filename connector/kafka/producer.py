@@ -229,12 +229,15 @@ class AsyncProducer:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         await asyncio.sleep(0)  # first, what was scheduled for the end of this turn (grouped writes)
-        if self._queued:
-            self._hand_over()
-        while len(self._producer) > 0 and loop.time() < deadline:
+        while True:
+            # Delivery callbacks (here or in the poller) may produce more, queued until the turn ends:
+            # those count as unacknowledged too, or a handover marker could overtake them.
+            if self._queued:
+                self._hand_over()
+            if len(self._producer) == 0 or loop.time() >= deadline:
+                return len(self._producer)
             self._producer.poll(0)
             await asyncio.sleep(0.01)
-        return len(self._producer)
 
     async def close(self, timeout: float = 10.0) -> int:
         """Flush, then stop polling; returns the number of records still undelivered.
