@@ -1,4 +1,4 @@
-"""SendRequest as the code sees it: built once from the decoded record, frozen and typed."""
+"""SendRequest as the code sees it: built once from the decoded record, immutable and typed."""
 
 from __future__ import annotations
 
