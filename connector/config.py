@@ -181,6 +181,19 @@ class CorrelatorSettings(_Section):
     correlation_window: float = Field(
         3 * 86_400.0, gt=0, description="seconds a message id stays correlatable (message-index retention)"
     )
+    fetch_wait_ms: int = Field(
+        100,
+        ge=0,
+        le=10_000,
+        description="how long the broker may hold a fetch to gather 64 KB of records: fewer, bigger batches "
+        "under load, up to this much later for reports when traffic is light; 0 answers at once",
+    )
+
+    def fetch_settings(self) -> dict[str, int]:
+        """The librdkafka settings of the role's consumers (the operator's `kafka.consumer` still wins)."""
+        if self.fetch_wait_ms == 0:
+            return {}
+        return {"fetch.min.bytes": 65_536, "fetch.wait.max.ms": self.fetch_wait_ms}
 
 
 class HttpSettings(_Section):

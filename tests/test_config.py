@@ -7,6 +7,7 @@ import pytest
 from connector.cli import main
 from connector.config import load_settings
 from connector.errors import ConfigError
+from connector.kafka.consumer import consumer_config
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -73,3 +74,11 @@ def test_what_the_dispatcher_holds_follows_the_configured_rates() -> None:
     assert drain_capacity(unlimited, smpp=True, rest=True) == 700
     fast = Settings(smpp={"binds": 64, "rate_per_bind": 500}, dispatcher={"max_in_flight": 2000})
     assert drain_capacity(fast, smpp=True, rest=False) == 2000  # never above max_in_flight
+
+
+def test_correlator_consumers_fetch_in_batches_unless_the_operator_says_otherwise(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, "kafka:\n  consumer:\n    fetch.wait.max.ms: '20'\n"))
+    batched = consumer_config(settings.kafka, "g", **settings.correlator.fetch_settings())
+    assert (batched["fetch.min.bytes"], batched["fetch.wait.max.ms"]) == (65_536, "20")  # the operator's wins
+    immediate = load_settings(write(tmp_path, "correlator:\n  fetch_wait_ms: 0\n")).correlator.fetch_settings()
+    assert "fetch.min.bytes" not in consumer_config(settings.kafka, "g", **immediate)

@@ -59,7 +59,10 @@ class Correlator:
         self.ready = asyncio.Event()
         # Range gives partition p of both topics to the same member: the co-partitioning this needs.
         config = consumer_config(
-            settings.kafka, f"{settings.kafka.group_id}-correlator", **{"partition.assignment.strategy": "range"}
+            settings.kafka,
+            f"{settings.kafka.group_id}-correlator",
+            **{"partition.assignment.strategy": "range"},
+            **self._settings.fetch_settings(),
         )
         self._kafka = ConsumerLoop(config, producer, self._topics.dead_letter)
         self._consumer = self._kafka.consumer

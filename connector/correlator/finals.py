@@ -51,7 +51,9 @@ class RequestFinals:
         directory = Path(settings.correlator.store_dir or tempfile.mkdtemp(prefix="vihat-finals-"))
         self._store = PartsStore(directory / "parts.sqlite")
         self.emitted = 0
-        config = consumer_config(settings.kafka, f"{settings.kafka.group_id}-finals")
+        config = consumer_config(
+            settings.kafka, f"{settings.kafka.group_id}-finals", **settings.correlator.fetch_settings()
+        )
         self._kafka = ConsumerLoop(config, producer, settings.kafka.topics.dead_letter)
 
     async def run(self, stop: asyncio.Event) -> None:
