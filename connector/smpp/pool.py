@@ -272,7 +272,7 @@ class BindPool:
                 if outcome.submitted_at is None:
                     outcome.submitted_at = time.time()
                 try:
-                    response = await session.submit(fields, slot.bucket, departure)
+                    response = await self._submit_part(session, slot.bucket, fields, departure)
                 except ConnectorError as exc:
                     failures += 1
                     if not exc.retriable or failures >= settings.reconnect.max_attempts:
@@ -294,3 +294,33 @@ class BindPool:
                     continue
                 raise SubmitRejected(status, status_name(status))
         return outcome
+
+    @staticmethod
+    async def _submit_part(
+        session: SmppSession, bucket: TokenBucket, fields: dict[str, Any], departure: Departure | None
+    ) -> codec.Pdu:
+        """One submit_sm on `session`: a slot of its window first, then the departure's reservation (the
+        intent, made durable while holding the slot), then a token right before the write (so the rate
+        is measured at the wire), then the response. Every wait is awaited here, none in a coroutine of
+        its own: a frame less for each of a request's resumptions."""
+        window = session.window
+        waiting = window.take()
+        if waiting is not None:
+            try:
+                await waiting
+            except asyncio.CancelledError:
+                window.abandon(waiting)
+                raise
+        try:
+            if departure is not None:
+                reserving = departure.before_first_write()
+                if reserving is not None:
+                    await reserving
+                written: Callable[[], None] | None = departure.written
+            else:
+                written = None
+            if not bucket.take_now():
+                await bucket.acquire()
+            return await session.submit_now(fields, written)
+        finally:
+            window.release()

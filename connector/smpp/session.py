@@ -16,9 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from connector.departure import Departure
 from connector.errors import BindError, ConfigError, SessionClosed
-from connector.ratelimit import TokenBucket
 from connector.smpp import codec, wire
 from connector.smpp.status import CREDENTIAL_STATUSES, CommandStatus, status_name
 from connector.smpp.window import Window
@@ -89,7 +87,7 @@ class SmppSession(asyncio.Protocol):
         self.name = name
         self.timeouts = timeouts
         self._on_deliver = on_deliver
-        self._window = Window(window)
+        self.window = Window(window)  # submit_sm awaiting their response; the bind pool takes its slots
         self._pending: dict[int, tuple[asyncio.Future[codec.Pdu], float]] = {}
         self._sequence = 0
         self._buffer = bytearray()
@@ -124,7 +122,7 @@ class SmppSession(asyncio.Protocol):
         except (TimeoutError, OSError) as exc:
             raise BindError(f"{name}: cannot connect to {endpoint.host}:{endpoint.port}: {exc!r}") from exc
         try:
-            response = await session._send_frame(
+            response = await session._write_request(
                 lambda sequence: codec.encode_bind(
                     f"bind_{bind_type.value}",
                     sequence,
@@ -196,38 +194,26 @@ class SmppSession(asyncio.Protocol):
 
     async def request(self, command: str, *, timeout: float | None = None, **fields: Any) -> codec.Pdu:
         """Send a request outside the window (bind, enquire_link, unbind) and await its response."""
-        return await self._send(command, timeout or self.timeouts.response, fields)
+        build = lambda sequence: codec.encode(command, sequence, **fields)  # noqa: E731
+        return await self._write_request(build, timeout or self.timeouts.response)
 
-    async def submit(
-        self, fields: dict[str, Any], gate: TokenBucket | None = None, departure: Departure | None = None
-    ) -> codec.Pdu:
-        """submit_sm within the window: a free slot first, then the departure's reservation (the intent,
-        made durable while holding the slot), then a token of `gate` right before the write (so the rate
-        is measured at the wire), then the response."""
-        await self._window.acquire()
-        try:
-            reserving = departure.before_first_write() if departure is not None else None
-            if reserving is not None:
-                await reserving
-            if gate is not None:
-                await gate.acquire()
-            written = departure.written if departure is not None else None
-            return await self._send_frame(
-                lambda sequence: codec.encode("submit_sm", sequence, **fields), self.timeouts.response, written
-            )
-        finally:
-            self._window.release()
+    def submit_now(
+        self, fields: dict[str, Any], written: Callable[[], None] | None = None
+    ) -> asyncio.Future[codec.Pdu]:
+        """Write a submit_sm and return the future of its response. The caller holds a slot of `window`
+        (and gives it back once the future is done); `written` runs in the same step as the write.
 
-    async def _send(
-        self, command: str, timeout: float, fields: dict[str, Any], written: Callable[[], None] | None = None
-    ) -> codec.Pdu:
-        return await self._send_frame(lambda sequence: codec.encode(command, sequence, **fields), timeout, written)
+        Not a coroutine: the bind pool awaits the window, the request's reservation, the token and the
+        response in its own frame, since every frame in an await chain is re-entered each time a request
+        resumes."""
+        build = lambda sequence: codec.encode("submit_sm", sequence, **fields)  # noqa: E731
+        return self._write_request(build, self.timeouts.response, written)
 
-    async def _send_frame(
+    def _write_request(
         self, build: Callable[[int], bytes], timeout: float, written: Callable[[], None] | None = None
-    ) -> codec.Pdu:
-        """Write the PDU `build(sequence)` makes and await the response matched by its sequence number;
-        `written` runs in the same step as the write."""
+    ) -> asyncio.Future[codec.Pdu]:
+        """Write the PDU `build(sequence)` makes; its response, matched by sequence number, resolves the
+        future returned. `written` runs in the same step as the write."""
         if self._transport is None or not self.is_open:
             raise SessionClosed(f"{self.name}: session is closed")
         sequence = self._next_sequence()
@@ -236,7 +222,7 @@ class SmppSession(asyncio.Protocol):
         if written is not None:
             written()
         self._send_bytes(build(sequence))
-        return await future
+        return future
 
     # ---- asyncio.Protocol ----------------------------------------------------------------------
 

@@ -28,17 +28,31 @@ class Window:
         return self._free
 
     async def acquire(self) -> None:
+        waiting = self.take()
+        if waiting is None:
+            return
+        try:
+            await waiting
+        except asyncio.CancelledError:
+            self.abandon(waiting)
+            raise
+
+    def take(self) -> asyncio.Future[None] | None:
+        """`acquire` for a caller that awaits in its own frame (the bind pool, once per part): None when
+        a slot was taken at once, else the future that resolves when one is handed over. A caller
+        cancelled while awaiting it must call `abandon` with it."""
         if self._free > 0 and not self._waiters:
             self._free -= 1
-            return
+            return None
         slot: asyncio.Future[None] = self._loop.create_future()
         self._waiters.append(slot)
-        try:
-            await slot
-        except asyncio.CancelledError:
-            if slot.done() and not slot.cancelled():
-                self.release()  # given the slot, then cancelled before it resumed: pass the slot on
-            raise  # a waiter cancelled while waiting stays queued, done, and is skipped by release()
+        return slot
+
+    def abandon(self, slot: asyncio.Future[None]) -> None:
+        """The waiter holding `slot` was cancelled: a slot it was given before it resumed is passed on; a
+        slot still awaited stays queued, cancelled, and is skipped by `release`."""
+        if slot.done() and not slot.cancelled():
+            self.release()
 
     def release(self) -> None:
         waiters = self._waiters

@@ -95,7 +95,7 @@ def test_dropped_connection_fails_pending_and_enquire_link_keeps_alive(
         simulator.call(simulator.simulator.drop_all_binds)
         reason = await asyncio.wait_for(session.closed, 5)
         try:
-            await session.submit({"destination_addr": "84968501615", "short_message": b"x"})
+            await session.submit_now({"destination_addr": "84968501615", "short_message": b"x"})
         except SessionClosed:
             return reason, 1
         return reason, 0
