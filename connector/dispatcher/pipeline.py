@@ -35,7 +35,7 @@ from connector.config import Settings
 from connector.correlation import IndexEntry, LocalIndex
 from connector.departure import Departure
 from connector.dispatcher.intents import Intent, IntentLog, Known
-from connector.dispatcher.routing import Router
+from connector.dispatcher.routing import OnMessageId, Router, SendOutcome
 from connector.dispatcher.validation import validate
 from connector.errors import KafkaDeliveryError, SerdeError, ValidationError
 from connector.kafka.consumer import ConsumerLoop, consumer_config
@@ -112,11 +112,13 @@ class _Outputs:
 
 @dataclass(slots=True)
 class _Flight:
-    """A request in progress: the partition it came from and whether it left the process yet."""
+    """A request in progress: where it came from, and whether it left the process yet."""
 
     key: PartitionKey
+    message: Message
+    request: SendRequest
+    received_at: float
     departure: Departure
-    request_id: str
     ambiguous: bool  # found SENDING at takeover: its intent is not ours to clear
 
 
@@ -152,7 +154,7 @@ class Dispatcher:
         self._read_upto: dict[PartitionKey, int] = {}  # next input offset per partition, for handover marks
         self._refreshes: dict[int, asyncio.Future[Any]] = {}
         self._restores: set[asyncio.Task[None]] = set()
-        self._flights: dict[asyncio.Task[None], _Flight] = {}
+        self._flights: dict[asyncio.Task[SendOutcome | None], _Flight] = {}
         # request_id -> copies of it read while it is in flight here or its DONE is not yet durable: they
         # are answered with its result once that is durable, never sent (the caller sent it again)
         self._awaiting: dict[str, list[tuple[Message, SendRequest]]] = {}
@@ -451,12 +453,24 @@ class Dispatcher:
                 description="expires_at passed before the request could be sent",
             )
             return
-        departure = Departure(functools.partial(self._intents.record_sending, key[1], request.request_id))
+        departure = Departure(functools.partial(self._intents.record_sending, key[1], request_id))
+        flight = _Flight(key, message, request, received_at, departure, ambiguous)
+        try:
+            sending = (
+                self._send_after_grace(flight)
+                if ambiguous
+                else self._router.send(request, self._indexing(request), departure)
+            )
+        except ValidationError as exc:
+            self._finish(message, request, ResultStatus.REJECTED, received_at, description=str(exc))
+            return
         loop = self._loop
         assert loop is not None  # records are taken only while run() runs
-        task = loop.create_task(self._send_once(message, request, received_at, ambiguous, departure))
-        self._flights[task] = _Flight(key, departure, request.request_id, ambiguous)
-        self._awaiting[request.request_id] = []
+        # The task runs the router's coroutine itself, and what follows is this task's done callback:
+        # every frame in the await chain is re-entered each time the request resumes.
+        task: asyncio.Task[SendOutcome | None] = loop.create_task(sending)
+        self._flights[task] = flight
+        self._awaiting[request_id] = []
         task.add_done_callback(self._landed)
 
     def _decode(self, message: Message) -> SendRequest:
@@ -466,20 +480,46 @@ class Dispatcher:
         except (KeyError, ValueError, TypeError) as exc:  # e.g. a newer writer's enum symbol, read leniently
             raise SerdeError(f"not a SendRequest this connector understands: {exc!r}") from exc
 
-    def _landed(self, task: asyncio.Task[None]) -> None:
+    def _landed(self, task: asyncio.Task[SendOutcome | None]) -> None:
         flight = self._flights.pop(task, None)
-        if flight is None or not task.cancelled():
+        if flight is None:
             return
-        # Given back before it left the process: clear its intent so the next owner sends it as new. A
-        # request found ambiguous keeps the SENDING it had: an earlier owner may have sent it. (Here, in
-        # the task's done callback, and not in an except around its body: one coroutine frame less for
-        # every resumption of every request.)
+        if task.cancelled():
+            self._given_back(flight)
+            return
+        message, request, received_at = flight.message, flight.request, flight.received_at
+        try:
+            outcome = task.result()
+        except ValidationError as exc:  # what depends on the route, e.g. the SMPP part count
+            self._finish(message, request, ResultStatus.REJECTED, received_at, description=str(exc))
+            return
+        except Exception:  # a bug: left unfinished (its offset holds the commit), never reported as sent
+            log.exception("sending failed unexpectedly", extra={"request_id": request.request_id})
+            return
+        if outcome is None:
+            return  # answered without sending (found DONE, or ambiguous and not resent)
+        self._finish(
+            message,
+            request,
+            outcome.status,
+            received_at,
+            route=outcome.route,
+            provider_code=outcome.provider_code,
+            description=outcome.description,
+            message_ids=outcome.message_ids,
+            attempts=outcome.attempts,
+            submitted_at=outcome.submitted_at,
+        )
+
+    def _given_back(self, flight: _Flight) -> None:
+        """Cancelled before it left the process: clear its intent so the next owner sends it as new. A
+        request found ambiguous keeps the SENDING it had: an earlier owner may have sent it."""
         departure = flight.departure
         if not departure.on_wire:
             self.released += 1
             if departure.reserved and not flight.ambiguous:
-                self._intents.release(flight.key[1], flight.request_id)
-        copies = self._awaiting.pop(flight.request_id, [])
+                self._intents.release(flight.key[1], flight.request.request_id)
+        copies = self._awaiting.pop(flight.request.request_id, [])
         if copies:
             self._rejoin(copies)  # after the release: to them, an intent cleared is a request never sent
 
@@ -497,54 +537,46 @@ class Dispatcher:
             self.replayed += 1
             self._publish(message, request, result, encoded, record_done=False)
 
-    async def _send_once(
-        self, message: Message, request: SendRequest, received_at: float, ambiguous: bool, departure: Departure
-    ) -> None:
-        metadata = request.metadata
-        request_id, channel = request.request_id, request.channel.value
-        note = ""
-        if ambiguous:
-            # SENDING without a result: the previous owner may still be finishing it (a zombie) or may
-            # have died mid-send (a crash). Give it the grace period to write DONE, then decide.
-            self.ambiguous += 1
-            await self._refreshed(message.partition() or 0)
-            known = self._intents.lookup(request_id)
-            if known is not None and known.intent is Intent.DONE and known.result is not None:
-                self._replay(message, request, known.result)
-                return
-            if not self._router.resend_is_safe(request) and self._limits.ambiguous_policy == "report-unknown":
-                self._finish(
-                    message,
-                    request,
-                    ResultStatus.FAILED,
-                    received_at,
-                    provider_code="AMBIGUOUS",
-                    description="ambiguous: an earlier attempt may have reached the provider before a restart; "
-                    "not resent (dispatcher.ambiguous_policy=report-unknown)",
-                )
-                return
-            note = " (resent after an ambiguous earlier attempt)"
+    def _indexing(self, request: SendRequest) -> OnMessageId:
+        """Remembers each part's message id as the provider accepts it: its DLR may come before the result."""
+        add, request_id, channel, metadata = (
+            self._index.add,
+            request.request_id,
+            request.channel.value,
+            request.metadata,
+        )
 
         def remember(number: int, total: int, message_id: str) -> None:
-            self._index.add(message_id, IndexEntry(request_id, channel, number, total, metadata))
+            add(message_id, IndexEntry(request_id, channel, number, total, metadata))
 
-        try:
-            outcome = await self._router.send(request, remember, departure)
-        except ValidationError as exc:
-            self._finish(message, request, ResultStatus.REJECTED, received_at, description=str(exc))
-            return
-        self._finish(
-            message,
-            request,
-            outcome.status,
-            received_at,
-            route=outcome.route,
-            provider_code=outcome.provider_code,
-            description=(outcome.description or "") + note or None,
-            message_ids=outcome.message_ids,
-            attempts=outcome.attempts,
-            submitted_at=outcome.submitted_at,
-        )
+        return remember
+
+    async def _send_after_grace(self, flight: _Flight) -> SendOutcome | None:
+        """A request found SENDING, without a result: the previous owner may still be finishing it (a
+        zombie) or may have died mid-send (a crash). It gets the grace period to write DONE; then the
+        request is answered from its DONE, reported ambiguous, or resent where that is safe. None: it
+        was answered here."""
+        message, request = flight.message, flight.request
+        self.ambiguous += 1
+        await self._refreshed(flight.key[1])
+        known = self._intents.lookup(request.request_id)
+        if known is not None and known.intent is Intent.DONE and known.result is not None:
+            self._replay(message, request, known.result)
+            return None
+        if not self._router.resend_is_safe(request) and self._limits.ambiguous_policy == "report-unknown":
+            self._finish(
+                message,
+                request,
+                ResultStatus.FAILED,
+                flight.received_at,
+                provider_code="AMBIGUOUS",
+                description="ambiguous: an earlier attempt may have reached the provider before a restart; "
+                "not resent (dispatcher.ambiguous_policy=report-unknown)",
+            )
+            return None
+        outcome = await self._router.send(request, self._indexing(request), flight.departure)
+        outcome.description = (outcome.description or "") + " (resent after an ambiguous earlier attempt)"
+        return outcome
 
     def _finish(
         self, message: Message, request: SendRequest, status: ResultStatus, received_at: float, **details: Any

@@ -4,7 +4,7 @@ REST. One outcome shape for all, so the dispatcher writes results the same way w
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +21,8 @@ from connector.smpp.encoding import EncodedMessage, EncodingError, encode_text
 from connector.smpp.pool import BindPool
 
 OnMessageId = Callable[[int, int, str], None]  # (part number, total parts, provider message id)
-Sender = Callable[[SendRequest, OnMessageId, "Departure | None"], Awaitable["SendOutcome"]]
+Sending = Coroutine[Any, Any, "SendOutcome"]
+Sender = Callable[[SendRequest, OnMessageId, "Departure | None"], Sending]
 
 
 @dataclass(slots=True)
@@ -57,18 +58,14 @@ class Router:
             return Route.REST if fallback or self._pool is None else Route.SMPP
         return preference
 
-    def send(
-        self, request: SendRequest, on_message_id: OnMessageId, departure: Departure | None = None
-    ) -> Awaitable[SendOutcome]:
+    def send(self, request: SendRequest, on_message_id: OnMessageId, departure: Departure | None = None) -> Sending:
         """Send it (raises ValidationError only for what depends on the route: the SMPP part count).
 
         This and `_sms` hand back the sender's coroutine instead of awaiting it: every frame in the await
         chain is re-entered each time a request resumes, several times per request."""
         return self._senders[request.channel](request, on_message_id, departure)
 
-    def _sms(
-        self, request: SendRequest, on_message_id: OnMessageId, departure: Departure | None
-    ) -> Awaitable[SendOutcome]:
+    def _sms(self, request: SendRequest, on_message_id: OnMessageId, departure: Departure | None) -> Sending:
         assert isinstance(request.sms, SmsMessage)
         sms = request.sms
         sender = sms.sender or self._settings.smpp.default_sender
