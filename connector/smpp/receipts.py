@@ -31,7 +31,6 @@ MESSAGE_STATE_NAMES: dict[int, str] = {
 }
 _FIELD = re.compile(r"(?i)(?:^|(?<=\s))(id|sub|dlvrd|submit date|done date|stat|err|text)\s*:")
 _USUAL = re.compile(r"id:(\S*) sub:(\S*) dlvrd:(\S*) submit date:(\S*) done date:(\S*) stat:(\S*) err:(\S*)")
-_USUAL_KEYS = ("id", "sub", "dlvrd", "submit date", "done date", "stat", "err")
 
 
 class Receipt(NamedTuple):  # one per DLR: a named tuple is built at a fifth of a frozen dataclass's cost
@@ -54,14 +53,29 @@ def parse_receipt_text(text: str) -> dict[str, str]:
     for the usual layout (a property test holds the two equal) at about two and a half times the cost."""
     usual = _USUAL.match(text)
     if usual is not None:
-        rest = text[usual.end() :]
+        end = usual.end()
+        rest = text[end:]
         if not rest.strip():
-            return dict(zip(_USUAL_KEYS, usual.groups(), strict=True))
-        if rest.startswith(" text:") and _FIELD.search(text, usual.end() + 6) is None:
-            fields = dict(zip(_USUAL_KEYS, usual.groups(), strict=True))
+            return _usual_fields(usual)
+        # A text without a colon cannot hold another field: the field search is skipped (0.8 us).
+        if rest.startswith(" text:") and (rest.find(":", 6) < 0 or _FIELD.search(text, end + 6) is None):
+            fields = _usual_fields(usual)
             fields["text"] = rest[6:].strip()
             return fields
     return split_receipt_fields(text)
+
+
+def _usual_fields(usual: re.Match[str]) -> dict[str, str]:
+    message_id, sub, dlvrd, submit_date, done_date, stat, err = usual.groups()
+    return {
+        "id": message_id,
+        "sub": sub,
+        "dlvrd": dlvrd,
+        "submit date": submit_date,
+        "done date": done_date,
+        "stat": stat,
+        "err": err,
+    }
 
 
 def split_receipt_fields(text: str) -> dict[str, str]:

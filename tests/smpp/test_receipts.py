@@ -4,7 +4,7 @@ import contextlib
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from connector.reporting import MessageIdFormat, ReportStatus, normalize_message_id
@@ -118,6 +118,8 @@ _ANY_VALUE = st.lists(st.sampled_from([*_SOLID_PIECES, " ", "\t", " stat:", " id
     st.sampled_from(["", " ", "  ", "\n"]),
     st.sampled_from(["text:", "Text:", "text :"]),
 )
+@example(["1"] * 7, "quoted stat:X", "", "text:")  # a field key in the text: the one match must not keep it
+@example(["1"] * 7, "no colon at all", "", "text:")
 def test_the_usual_layout_reads_as_the_general_split_reads_it(
     values: list[str], text: str | None, trailing: str, text_key: str
 ) -> None:
