@@ -10,7 +10,10 @@ One run measures, with the simulator's throttle off and 4 binds:
      from each process's /metrics) are printed;
   3. latency at about half that rate: requests produced at a steady pace, p50/p99 consumed -> answered.
 
-    .venv/bin/python bench/bench_throughput.py [--requests 20000]
+    .venv/bin/python bench/bench_throughput.py [--requests 20000] [--window N]
+
+With unthrottled binds the end-to-end rate is set by the binds' windows: a slot is held while the
+request's intent is made durable and until the SMSC answers. `--window` shows how the rate follows it.
 """
 
 from __future__ import annotations
@@ -186,6 +189,7 @@ def start_connector(
     http_port: int,
     profile: Path | None,
     cprofile: Path | None = None,
+    window: int | None = None,
 ) -> subprocess.Popen[bytes]:
     config = workdir / f"{role}.yaml"
     topics = prefixed_topics(topics_prefix).model_dump()
@@ -197,6 +201,7 @@ def start_connector(
         f"  port: {port}",
         f"  binds: {BINDS}",
         "  rate_per_bind: 0",
+        *([f"  window: {window}"] if window is not None else []),
         "dispatcher:",
         "  summary_interval: 5",
         "log_level: WARNING",
@@ -230,6 +235,7 @@ def main() -> int:
     parser.add_argument("--raw", type=int, default=20_000)
     parser.add_argument("--profile", type=Path, help="record each role with py-spy into this directory")
     parser.add_argument("--cprofile", type=Path, help="run each role under cProfile, stats into this directory")
+    parser.add_argument("--window", type=int, help="smpp.window of the connector (its default otherwise)")
     args = parser.parse_args()
 
     bootstrap, broker = existing_or_local_broker()
@@ -253,7 +259,9 @@ def main() -> int:
         create_topics(bootstrap, topics)
         ports = {role: free_port() for role in ("dispatcher", "correlator")}
         connectors = {
-            role: start_connector(bootstrap, prefix, port, workdir, role, ports[role], args.profile, args.cprofile)
+            role: start_connector(
+                bootstrap, prefix, port, workdir, role, ports[role], args.profile, args.cprofile, args.window
+            )
             for role in ports
         }
         for http_port in ports.values():
