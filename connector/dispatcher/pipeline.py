@@ -35,7 +35,7 @@ from connector.config import Settings
 from connector.correlation import IndexEntry, LocalIndex
 from connector.departure import Departure
 from connector.dispatcher.intents import Intent, IntentLog, Known
-from connector.dispatcher.routing import OnMessageId, Router, SendOutcome
+from connector.dispatcher.routing import Router, SendOutcome
 from connector.dispatcher.validation import validate
 from connector.errors import KafkaDeliveryError, SerdeError, ValidationError
 from connector.kafka.consumer import ConsumerLoop, consumer_config
@@ -459,7 +459,7 @@ class Dispatcher:
             sending = (
                 self._send_after_grace(flight)
                 if ambiguous
-                else self._router.send(request, self._indexing(request), departure)
+                else self._router.send(request, functools.partial(self._remember, request), departure)
             )
         except ValidationError as exc:
             self._finish(message, request, ResultStatus.REJECTED, received_at, description=str(exc))
@@ -537,19 +537,12 @@ class Dispatcher:
             self.replayed += 1
             self._publish(message, request, result, encoded, record_done=False)
 
-    def _indexing(self, request: SendRequest) -> OnMessageId:
-        """Remembers each part's message id as the provider accepts it: its DLR may come before the result."""
-        add, request_id, channel, metadata = (
-            self._index.add,
-            request.request_id,
-            request.channel.value,
-            request.metadata,
+    def _remember(self, request: SendRequest, number: int, total: int, message_id: str) -> None:
+        """A part's message id, as the provider accepted it: its DLR may come before the result. (Bound
+        per request with a partial: two objects where a closure made six.)"""
+        self._index.add(
+            message_id, IndexEntry(request.request_id, request.channel.value, number, total, request.metadata)
         )
-
-        def remember(number: int, total: int, message_id: str) -> None:
-            add(message_id, IndexEntry(request_id, channel, number, total, metadata))
-
-        return remember
 
     async def _send_after_grace(self, flight: _Flight) -> SendOutcome | None:
         """A request found SENDING, without a result: the previous owner may still be finishing it (a
@@ -574,7 +567,7 @@ class Dispatcher:
                 "not resent (dispatcher.ambiguous_policy=report-unknown)",
             )
             return None
-        outcome = await self._router.send(request, self._indexing(request), flight.departure)
+        outcome = await self._router.send(request, functools.partial(self._remember, request), flight.departure)
         outcome.description = (outcome.description or "") + " (resent after an ambiguous earlier attempt)"
         return outcome
 

@@ -3,6 +3,7 @@ REST. One outcome shape for all, so the dispatcher writes results the same way w
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -124,16 +125,9 @@ class Router:
         if self._pool is None:  # validation rejects a forced SMPP route without an account
             raise ValidationError("sms.route", "this connector has no SMPP account (smpp.system_id is empty)")
         encoded = self._encode(sms.content, sms.unicode)
-        id_format = self._settings.smpp.message_id_format
-        total = len(encoded.parts)
         deadline = self._deadline(request, self._settings.dispatcher.no_bind_timeout)
         ids: list[str] = []  # normalized as each part is accepted, in part order
-
-        def accepted(number: int, raw: str) -> None:
-            message_id = normalize_message_id(raw, id_format)
-            ids.append(message_id)
-            on_message_id(number, total, message_id)
-
+        accepted = functools.partial(self._accepted, ids, len(encoded.parts), on_message_id)
         try:
             outcome = await self._pool.submit(encoded, request.phone, sender, deadline, accepted, departure)
         except SubmitRejected as exc:
@@ -143,6 +137,12 @@ class Router:
         return SendOutcome(
             ResultStatus.ACCEPTED, Route.SMPP, "ESME_ROK", None, ids, outcome.attempts, outcome.submitted_at
         )
+
+    def _accepted(self, ids: list[str], total: int, on_message_id: OnMessageId, number: int, raw: str) -> None:
+        """A part accepted by the SMSC: its id normalized, kept in part order and passed on at once."""
+        message_id = normalize_message_id(raw, self._settings.smpp.message_id_format)
+        ids.append(message_id)
+        on_message_id(number, total, message_id)
 
     async def _call(
         self,
