@@ -59,13 +59,13 @@ class TokenBucket:
             return 0.0
         return (tokens - self._tokens) / self.limit.rate
 
-    def take_now(self) -> bool:
-        """A token taken at once, if nobody is queued and one is here; else False, and `acquire` waits."""
-        return not self._lock.locked() and self.try_acquire() == 0.0
+    def take_now(self, tokens: float = 1.0) -> bool:
+        """Tokens taken at once, if nobody is queued and they are here; else False, and `acquire` waits."""
+        return not self._lock.locked() and self.try_acquire(tokens) == 0.0
 
     async def acquire(self, tokens: float = 1.0) -> None:
-        if not self._lock.locked() and self.try_acquire(tokens) == 0.0:
-            return  # fast path: nobody queued and a token is here
+        if self.take_now(tokens):
+            return
         async with self._lock:
             while (delay := self.try_acquire(tokens)) > 0:
                 self.waited_seconds += delay
