@@ -27,20 +27,10 @@ class Window:
     def free(self) -> int:
         return self._free
 
-    async def acquire(self) -> None:
-        waiting = self.take()
-        if waiting is None:
-            return
-        try:
-            await waiting
-        except asyncio.CancelledError:
-            self.abandon(waiting)
-            raise
-
     def take(self) -> asyncio.Future[None] | None:
-        """`acquire` for a caller that awaits in its own frame (the bind pool, once per part): None when
-        a slot was taken at once, else the future that resolves when one is handed over. A caller
-        cancelled while awaiting it must call `abandon` with it."""
+        """A slot: None when one was taken at once, else the future that resolves when one is handed over.
+        Not a coroutine: the caller (the bind pool, once per part) awaits in its own frame. A caller
+        cancelled while awaiting the future must call `abandon` with it."""
         if self._free > 0 and not self._waiters:
             self._free -= 1
             return None
