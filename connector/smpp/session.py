@@ -194,8 +194,9 @@ class SmppSession(asyncio.Protocol):
 
     async def request(self, command: str, *, timeout: float | None = None, **fields: Any) -> codec.Pdu:
         """Send a request outside the window (bind, enquire_link, unbind) and await its response."""
-        build = lambda sequence: codec.encode(command, sequence, **fields)  # noqa: E731
-        return await self._write_request(build, timeout or self.timeouts.response)
+        return await self._write_request(
+            lambda sequence: codec.encode(command, sequence, **fields), timeout or self.timeouts.response
+        )
 
     def submit_now(
         self, fields: dict[str, Any], written: Callable[[], None] | None = None
@@ -206,8 +207,9 @@ class SmppSession(asyncio.Protocol):
         Not a coroutine: the bind pool awaits the window, the request's reservation, the token and the
         response in its own frame, since every frame in an await chain is re-entered each time a request
         resumes."""
-        build = lambda sequence: codec.encode("submit_sm", sequence, **fields)  # noqa: E731
-        return self._write_request(build, self.timeouts.response, written)
+        return self._write_request(
+            lambda sequence: codec.encode("submit_sm", sequence, **fields), self.timeouts.response, written
+        )
 
     def _write_request(
         self, build: Callable[[int], bytes], timeout: float, written: Callable[[], None] | None = None
