@@ -2,15 +2,16 @@
 
 One run measures, with the simulator's throttle off and 4 binds:
   1. the raw SMPP ceiling: pipelined submit_sm through the same bind pool and codec, no Kafka;
-  2. end to end, the full path: a backlog of requests in the input topic -> submit result, index entry,
-     DLR and correlated delivery report for every request. The dispatcher and the correlator run in
-     processes of their own, so the CPU each spent (user + system, from /proc) is printed per role, per
-     request; the simulator's CPU is printed too, to show it was not the bottleneck. Records written per
-     request (every output topic's end offset) and broker requests per request (librdkafka statistics,
-     from each process's /metrics) are printed;
+  2. end to end, the full path, once a first backlog (`--warmup`, 10,000 requests, figures printed
+     apart) has warmed the broker's JVM and the connector up: a backlog of requests in the input topic ->
+     submit result, index entry, DLR and correlated delivery report for every request. The dispatcher
+     and the correlator run in processes of their own, so the CPU each spent (user + system, from /proc)
+     is printed per role, per request; the simulator's CPU is printed too, to show it was not the
+     bottleneck. Records written per request (every output topic's end offset) and broker requests per
+     request (librdkafka statistics, from each process's /metrics) are printed;
   3. latency at about half that rate: requests produced at a steady pace, p50/p99 consumed -> answered.
 
-    .venv/bin/python bench/bench_throughput.py [--requests 20000] [--window N]
+    .venv/bin/python bench/bench_throughput.py [--requests 20000] [--warmup 10000] [--window N]
 
 With unthrottled binds the end-to-end rate is set by the binds' windows: a slot is held while the
 request's intent is made durable and until the SMSC answers. `--window` shows how the rate follows it.
@@ -30,6 +31,7 @@ import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
 
@@ -221,6 +223,27 @@ def start_connector(
     return subprocess.Popen(command, env=env)
 
 
+def run_backlog(
+    bootstrap: str,
+    topic: str,
+    id_prefix: str,
+    count: int,
+    results: TopicReader,
+    reports: TopicReader,
+) -> tuple[list[dict[str, Any]], float]:
+    """Put `count` requests in the input topic at once and wait for a result and a correlated report for
+    each; their results, and the seconds from the first produced to the last report read. The readers
+    carry on from where the previous backlog left them."""
+    already = len(results.raw)
+    started = time.perf_counter()
+    produce_requests(
+        bootstrap, topic, (sms_request(f"{id_prefix}{i}", "84968501615", f"Your code is {i:06d}") for i in range(count))
+    )
+    records = results.read_until(already + count, timeout=600)[already:]
+    reports.read_until(already + count, timeout=600)
+    return records, time.perf_counter() - started
+
+
 def percentile(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
@@ -236,6 +259,9 @@ def main() -> int:
     parser.add_argument("--profile", type=Path, help="record each role with py-spy into this directory")
     parser.add_argument("--cprofile", type=Path, help="run each role under cProfile, stats into this directory")
     parser.add_argument("--window", type=int, help="smpp.window of the connector (its default otherwise)")
+    parser.add_argument(
+        "--warmup", type=int, default=10_000, help="requests sent through the stack before measuring (0: none)"
+    )
     args = parser.parse_args()
 
     bootstrap, broker = existing_or_local_broker()
@@ -258,6 +284,13 @@ def main() -> int:
         topics = prefixed_topics(prefix)
         create_topics(bootstrap, topics)
         ports = {role: free_port() for role in ("dispatcher", "correlator")}
+        outputs = [
+            topics.dispatch_state,
+            topics.submit_results,
+            topics.message_index,
+            topics.reports_raw,
+            topics.delivery_reports,
+        ]
         connectors = {
             role: start_connector(
                 bootstrap, prefix, port, workdir, role, ports[role], args.profile, args.cprofile, args.window
@@ -267,21 +300,24 @@ def main() -> int:
         for http_port in ports.values():
             wait_ready(http_port)
         pids = {role: connector_pid(process) for role, process in connectors.items()} | {"simulator": simulator.pid}
+        results = TopicReader(bootstrap, topics.submit_results, SchemaName.SUBMIT_RESULT)
+        reports = TopicReader(bootstrap, topics.delivery_reports, None)
+        if args.warmup:  # a broker's JVM compiles its hot paths in its first seconds: measure after that
+            cpu_before = {role: cpu_seconds(pids[role]) for role in ports}
+            _, seconds = run_backlog(bootstrap, topics.send_requests, "w", args.warmup, results, reports)
+            cold_cpu = sum(cpu_seconds(pids[role]) - cpu_before[role] for role in ports)
+            print(
+                f"warm-up (broker and connector just started, not measured below): {args.warmup:,} requests "
+                f"in {seconds:.1f} s, {args.warmup / seconds:,.0f} requests/s, connector CPU per request "
+                f"{cold_cpu / args.warmup * 1e6:.0f} us",
+                flush=True,
+            )
+        written_before = end_offsets(bootstrap, outputs)
         cpu_before = {role: cpu_seconds(pid) for role, pid in pids.items()}
         threads_before = {role: cpu_by_thread(pids[role]) for role in ports}
         time.sleep(5.5)  # one statistics interval, so the request counters below start from a fresh value
         requests_before = {role: kafka_requests(http_port) for role, http_port in ports.items()}
-        results = TopicReader(bootstrap, topics.submit_results, SchemaName.SUBMIT_RESULT)
-        reports = TopicReader(bootstrap, topics.delivery_reports, None)
-        started = time.perf_counter()
-        produce_requests(
-            bootstrap,
-            topics.send_requests,
-            (sms_request(f"b{i}", "84968501615", f"Your code is {i:06d}") for i in range(args.requests)),
-        )
-        records = results.read_until(args.requests, timeout=600)
-        reports.read_until(args.requests, timeout=600)
-        full_path = time.perf_counter() - started
+        records, full_path = run_backlog(bootstrap, topics.send_requests, "b", args.requests, results, reports)
         cpu = {role: cpu_seconds(pid) - cpu_before[role] for role, pid in pids.items()}
         threads = {role: cpu_by_thread(pids[role]) for role in ports}
         first = min(r["received_at"] for r in records)
@@ -320,8 +356,7 @@ def main() -> int:
             )
         time.sleep(5.5)  # the last statistics interval
         broker_requests = sum(kafka_requests(http_port) - requests_before[role] for role, http_port in ports.items())
-        outputs = [topics.dispatch_state, topics.submit_results, topics.message_index, topics.reports_raw]
-        written = end_offsets(bootstrap, [*outputs, topics.delivery_reports])
+        written = {topic: count - written_before[topic] for topic, count in end_offsets(bootstrap, outputs).items()}
         per_topic = ", ".join(f"{topic.split('.')[-1]} {count / args.requests:.2f}" for topic, count in written.items())
         print(
             f"  records written per request: {sum(written.values()) / args.requests:.2f} ({per_topic}); "
@@ -349,7 +384,8 @@ def main() -> int:
             delay = started + (start + batch) / rate - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
-        records = results.read_until(args.requests + paced, timeout=120)[args.requests :]
+        measured = args.warmup + args.requests
+        records = results.read_until(measured + paced, timeout=120)[measured:]
         steady = latencies_ms(records)
         print(
             f"steady load at {rate:,.0f} requests/s for 5 s ({len(records):,} results): "
