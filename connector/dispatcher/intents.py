@@ -45,6 +45,8 @@ from typing import Protocol
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
 
+from connector.waiter import Waiter
+
 _SENDING = b"S"
 _DONE_LEGACY = b"D"  # b"D" + result: written before input offsets were kept
 _DONE = b"E"  # b"E" + the input record's offset (8 bytes) + result
@@ -211,7 +213,7 @@ class IntentLog:
         )  # durable: covered by the last handover; written: the state record's offset; input: of the request
         self._db.execute("CREATE INDEX intents_at ON intents (at)")
         self._pending: dict[str, tuple[int, bytes, float]] = {}  # request_id -> (partition, state, at)
-        self._sending: dict[int, dict[str, asyncio.Future[None]]] = {}  # per partition, for the next group
+        self._sending: dict[int, dict[str, Waiter[None]]] = {}  # per partition, for the next group
         self._done: dict[int, list[tuple[str, bytes, Callable[[], None]]]] = {}
         self._groups_scheduled = False
         self._groups_written = 0
@@ -329,10 +331,14 @@ class IntentLog:
     def record_sending(self, partition: int, request_id: str) -> asyncio.Future[None]:
         """Durable once the returned future resolves; only then may the request be written out."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._put(request_id, partition, _SENDING)
-        self._sending.setdefault(partition, {})[request_id] = future
-        self._schedule_groups()
+        self.record_sending_to(partition, request_id, future)
         return future
+
+    def record_sending_to(self, partition: int, request_id: str, waiter: Waiter[None]) -> None:
+        """`record_sending`, with `waiter` told once the SENDING is durable."""
+        self._put(request_id, partition, _SENDING)
+        self._sending.setdefault(partition, {})[request_id] = waiter
+        self._schedule_groups()
 
     def record_done(
         self, partition: int, request_id: str, input_offset: int, result: bytes, on_done: Callable[[], None]
@@ -420,10 +426,10 @@ def _known(state: bytes, durable: bool) -> Known:
     return Known(Intent.SENDING, None, None, False)
 
 
-def _resolve(futures: list[asyncio.Future[None]]) -> None:
-    for future in futures:
-        if not future.done():
-            future.set_result(None)
+def _resolve(waiters: list[Waiter[None]]) -> None:
+    for waiter in waiters:
+        if not waiter.done():
+            waiter.set_result(None)
 
 
 def _call_all(callbacks: list[Callable[[], None]]) -> None:

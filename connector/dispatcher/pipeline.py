@@ -154,7 +154,7 @@ class Dispatcher:
         self._read_upto: dict[PartitionKey, int] = {}  # next input offset per partition, for handover marks
         self._refreshes: dict[int, asyncio.Future[Any]] = {}
         self._restores: set[asyncio.Task[None]] = set()
-        self._flights: dict[asyncio.Task[SendOutcome | None], _Flight] = {}
+        self._flights: dict[asyncio.Future[SendOutcome | None], _Flight] = {}  # tasks, or sends under way
         # request_id -> copies of it read while it is in flight here or its DONE is not yet durable: they
         # are answered with its result once that is durable, never sent (the caller sent it again)
         self._awaiting: dict[str, list[tuple[Message, SendRequest]]] = {}
@@ -453,7 +453,7 @@ class Dispatcher:
                 description="expires_at passed before the request could be sent",
             )
             return
-        departure = Departure(functools.partial(self._intents.record_sending, key[1], request_id))
+        departure = Departure(functools.partial(self._intents.record_sending_to, key[1], request_id))
         flight = _Flight(key, message, request, received_at, departure, ambiguous)
         try:
             sending = (
@@ -464,11 +464,14 @@ class Dispatcher:
         except ValidationError as exc:
             self._finish(message, request, ResultStatus.REJECTED, received_at, description=str(exc))
             return
-        loop = self._loop
-        assert loop is not None  # records are taken only while run() runs
-        # The task runs the router's coroutine itself, and what follows is this task's done callback:
-        # every frame in the await chain is re-entered each time the request resumes.
-        task: asyncio.Task[SendOutcome | None] = loop.create_task(sending)
+        if isinstance(sending, asyncio.Future):  # under way already, carried by callbacks (SMPP)
+            task: asyncio.Future[Any] = sending
+        else:
+            loop = self._loop
+            assert loop is not None  # records are taken only while run() runs
+            # The task runs the router's coroutine itself, and what follows is this task's done
+            # callback: every frame in the await chain is re-entered each time the request resumes.
+            task = loop.create_task(sending)
         self._flights[task] = flight
         self._awaiting[request_id] = []
         task.add_done_callback(self._landed)
@@ -480,7 +483,7 @@ class Dispatcher:
         except (KeyError, ValueError, TypeError) as exc:  # e.g. a newer writer's enum symbol, read leniently
             raise SerdeError(f"not a SendRequest this connector understands: {exc!r}") from exc
 
-    def _landed(self, task: asyncio.Task[SendOutcome | None]) -> None:
+    def _landed(self, task: asyncio.Future[SendOutcome | None]) -> None:
         flight = self._flights.pop(task, None)
         if flight is None:
             return

@@ -3,6 +3,7 @@ REST. One outcome shape for all, so the dispatcher writes results the same way w
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import time
 from collections.abc import Callable, Coroutine
@@ -11,7 +12,7 @@ from typing import Any
 
 from connector.config import Settings
 from connector.departure import Departure
-from connector.errors import ConnectorError, SessionClosed, SubmitRejected, ValidationError
+from connector.errors import ConnectorError, SubmitRejected, ValidationError
 from connector.records import ResultStatus
 from connector.reporting import MessageIdFormat, normalize_message_id
 from connector.requests import Channel, Route, SendRequest, SmsMessage, ViberMessage, VoiceFile, VoiceOtp
@@ -19,10 +20,11 @@ from connector.rest.client import RestClient, RestOutcome
 from connector.rest.codes import Api
 from connector.rest.payloads import chat_payload, sms_payload, voice_file_payload, voice_otp_payload
 from connector.smpp.encoding import EncodedMessage, EncodingError, encode_text
-from connector.smpp.pool import BindPool
+from connector.smpp.pool import BindPool, SubmitOutcome
 
 OnMessageId = Callable[[int, int, str], None]  # (part number, total parts, provider message id)
-Sending = Coroutine[Any, Any, "SendOutcome"]
+# A coroutine for the dispatcher to run in a task, or (SMS over SMPP) a send already under way
+Sending = Coroutine[Any, Any, "SendOutcome"] | asyncio.Future["SendOutcome"]
 Sender = Callable[[SendRequest, OnMessageId, "Departure | None"], Sending]
 
 
@@ -114,28 +116,31 @@ class Router:
             )
         return encoded
 
-    async def _smpp(
+    def _smpp(
         self,
         request: SendRequest,
         sms: SmsMessage,
         sender: str | None,
         on_message_id: OnMessageId,
         departure: Departure | None,
-    ) -> SendOutcome:
+    ) -> asyncio.Future[SendOutcome]:
         if self._pool is None:  # validation rejects a forced SMPP route without an account
             raise ValidationError("sms.route", "this connector has no SMPP account (smpp.system_id is empty)")
         encoded = self._encode(sms.content, sms.unicode)
         deadline = self._deadline(request, self._settings.dispatcher.no_bind_timeout)
         ids: list[str] = []  # normalized as each part is accepted, in part order
         accepted = functools.partial(self._accepted, ids, len(encoded.parts), on_message_id)
-        try:
-            outcome = await self._pool.submit(encoded, request.phone, sender, deadline, accepted, departure)
-        except SubmitRejected as exc:
-            return SendOutcome(ResultStatus.REJECTED, Route.SMPP, exc.status_name, str(exc))
-        except (SessionClosed, ConnectorError) as exc:
-            return SendOutcome(ResultStatus.FAILED, Route.SMPP, None, str(exc))
+        concluded = functools.partial(self._smpp_outcome, ids)
+        return self._pool.send(encoded, request.phone, sender, deadline, concluded, accepted, departure)
+
+    @staticmethod
+    def _smpp_outcome(ids: list[str], result: SubmitOutcome | ConnectorError) -> SendOutcome:
+        if isinstance(result, SubmitRejected):
+            return SendOutcome(ResultStatus.REJECTED, Route.SMPP, result.status_name, str(result))
+        if isinstance(result, ConnectorError):
+            return SendOutcome(ResultStatus.FAILED, Route.SMPP, None, str(result))
         return SendOutcome(
-            ResultStatus.ACCEPTED, Route.SMPP, "ESME_ROK", None, ids, outcome.attempts, outcome.submitted_at
+            ResultStatus.ACCEPTED, Route.SMPP, "ESME_ROK", None, ids, result.attempts, result.submitted_at
         )
 
     def _accepted(self, ids: list[str], total: int, on_message_id: OnMessageId, number: int, raw: str) -> None:

@@ -17,7 +17,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from connector.departure import Departure
 from connector.errors import BindError, ConnectorError, SessionClosed, SubmitRejected
@@ -29,6 +29,8 @@ from connector.smpp.status import TRANSIENT_STATUSES, CommandStatus, status_name
 from connector.stats import PoolStats
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class BindState(enum.Enum):
@@ -240,12 +242,36 @@ class BindPool:
         `deadline` (monotonic) bounds the wait for a bind; raises SubmitRejected for a permanent
         command status, SessionClosed when retries are exhausted or no bind came up in time.
         """
-        outcome = SubmitOutcome()
+        return await self.send(message, destination, source, deadline, _outcome_or_raise, on_part, departure)
+
+    def send(
+        self,
+        message: EncodedMessage,
+        destination: str,
+        source: str | None,
+        deadline: float,
+        conclude: Callable[[SubmitOutcome | ConnectorError], T],
+        on_part: Callable[[int, str], None] | None = None,
+        departure: Departure | None = None,
+    ) -> asyncio.Future[T]:
+        """`submit` without a task: a future that resolves with `conclude(outcome)`, or
+        `conclude(error)` for a ConnectorError. Cancelling it gives back what the send holds.
+
+        The usual send is carried by callbacks: the window, the intent log and the session wake its
+        steps directly (a task would be resumed three or four times per request, each time through
+        every frame of its await chain). What is unusual (no bind, a token to wait for, a lost session
+        or a missing response, a throttle) goes on in a task running `_send_parts`, from where it is."""
+        submission = _Submission(self, self._fields(message, destination, source), message.parts, deadline, conclude)
+        submission.on_part, submission.departure = on_part, departure
+        submission.next_part()
+        return submission
+
+    def _fields(self, message: EncodedMessage, destination: str, source: str | None) -> dict[str, Any]:
         settings = self.settings
         source_ton = settings.source_ton
         if source_ton is None:
             source_ton = 1 if (source or "").isdigit() else 5  # international number vs alphanumeric
-        fields: dict[str, Any] = {
+        return {
             "source_addr_ton": source_ton,
             "source_addr_npi": 0 if source_ton == 5 else 1,
             "source_addr": source or "",
@@ -256,61 +282,100 @@ class BindPool:
             "registered_delivery": settings.registered_delivery,
             "data_coding": message.data_coding,
         }
-        for part in message.parts:
-            failures = 0
+
+    async def _send_parts(
+        self,
+        fields: dict[str, Any],
+        parts: tuple[bytes, ...],
+        outcome: SubmitOutcome,
+        deadline: float,
+        on_part: Callable[[int, str], None] | None,
+        departure: Departure | None,
+        failures: int = 0,
+        holding: tuple[BindSlot, SmppSession] | None = None,
+    ) -> SubmitOutcome:
+        """The parts from `len(outcome.message_ids)` on, one by one, retried as the module says.
+        `failures`: of the first of them so far; `holding`: the bind and session whose window slot it
+        holds already (its attempt counted, its reservation made)."""
+        for part in parts[len(outcome.message_ids) :]:
             while True:
-                slot = self._pick()
-                if slot is None:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0 or not await self.wait_bound(remaining):
-                        raise NoBindAvailable("no SMPP bind available before the request's deadline")
-                    continue
-                session = slot.session
-                assert session is not None
-                outcome.attempts += 1
+                if holding is not None:
+                    (slot, session), holding = holding, None
+                    held = True
+                else:
+                    picked = self._pick()
+                    if picked is None:
+                        remaining = deadline - time.monotonic()
+                        if remaining <= 0 or not await self.wait_bound(remaining):
+                            raise NoBindAvailable("no SMPP bind available before the request's deadline")
+                        continue
+                    slot, held = picked, False
+                    outcome.attempts += 1
+                    assert slot.session is not None
+                    session = slot.session
                 fields["short_message"] = part
                 if outcome.submitted_at is None:
                     outcome.submitted_at = time.time()
                 try:
-                    response = await self._submit_part(session, slot.bucket, fields, departure)
+                    response = await self._submit_part(session, slot.bucket, fields, departure, held)
                 except ConnectorError as exc:
                     failures += 1
-                    if not exc.retriable or failures >= settings.reconnect.max_attempts:
-                        raise
-                    log.debug("part retry after %s", exc)
+                    self._check_retry(exc, failures)
                     continue
-                status = response.status
-                if status == CommandStatus.ESME_ROK:
-                    message_id = codec.as_text(response.message_id)
-                    outcome.message_ids.append(message_id)
-                    if on_part is not None:
-                        on_part(len(outcome.message_ids), message_id)
+                message_id = self._judge(slot, response, deadline)
+                if message_id is not None:
+                    self._accept_part(outcome, message_id, on_part)
+                    failures = 0
                     break
-                if status in TRANSIENT_STATUSES:
-                    slot.throttles += 1
-                    slot.bucket.pause(settings.throttle_pause)
-                    if time.monotonic() > deadline:
-                        raise NoBindAvailable("throttled until the request's deadline")
-                    continue
-                raise SubmitRejected(status, status_name(status))
         return outcome
+
+    def _check_retry(self, error: ConnectorError, failures: int) -> None:
+        """Raise `error` unless the part may be tried again after `failures` lost sessions or timeouts."""
+        if not error.retriable or failures >= self.settings.reconnect.max_attempts:
+            raise error
+        log.debug("part retry after %s", error)
+
+    def _judge(self, slot: BindSlot, response: codec.Pdu, deadline: float) -> str | None:
+        """The message id of an accepted part; None for a throttle (the bind pauses and the part is tried
+        again); raises for a permanent status, or a throttle past the deadline."""
+        status = response.status
+        if status == CommandStatus.ESME_ROK:
+            return codec.as_text(response.message_id)
+        if status in TRANSIENT_STATUSES:
+            slot.throttles += 1
+            slot.bucket.pause(self.settings.throttle_pause)
+            if time.monotonic() > deadline:
+                raise NoBindAvailable("throttled until the request's deadline")
+            return None
+        raise SubmitRejected(status, status_name(status))
+
+    @staticmethod
+    def _accept_part(outcome: SubmitOutcome, message_id: str, on_part: Callable[[int, str], None] | None) -> None:
+        outcome.message_ids.append(message_id)
+        if on_part is not None:
+            on_part(len(outcome.message_ids), message_id)
 
     @staticmethod
     async def _submit_part(
-        session: SmppSession, bucket: TokenBucket, fields: dict[str, Any], departure: Departure | None
+        session: SmppSession,
+        bucket: TokenBucket,
+        fields: dict[str, Any],
+        departure: Departure | None,
+        held: bool = False,
     ) -> codec.Pdu:
-        """One submit_sm on `session`: a slot of its window first, then the departure's reservation (the
-        intent, made durable while holding the slot), then a token right before the write (so the rate
-        is measured at the wire), then the response. Every wait is awaited here, none in a coroutine of
-        its own: a frame less for each of a request's resumptions."""
+        """One submit_sm on `session`: a slot of its window first (unless `held` already), then the
+        departure's reservation (the intent, made durable while holding the slot), then a token right
+        before the write (so the rate is measured at the wire), then the response. Every wait is awaited
+        here, none in a coroutine of its own: a frame less for each of a request's resumptions."""
         window = session.window
-        waiting = window.take()
-        if waiting is not None:
-            try:
-                await waiting
-            except asyncio.CancelledError:
-                window.abandon(waiting)
-                raise
+        if not held:
+            waiting = window.take()
+            if waiting is not None:
+                try:
+                    await waiting
+                except asyncio.CancelledError:
+                    window.abandon(waiting)
+                    raise
         try:
             if departure is not None:
                 reserving = departure.before_first_write()
@@ -324,3 +389,260 @@ class BindPool:
             return await session.submit_now(fields, written)
         finally:
             window.release()
+
+
+def _outcome_or_raise(result: SubmitOutcome | ConnectorError) -> SubmitOutcome:
+    if isinstance(result, ConnectorError):
+        raise result
+    return result
+
+
+class _Submission(asyncio.Future[T]):
+    """One message on its way out through `BindPool.send`, carried part by part by its steps; each step
+    is a `Waiter` that the window, the intent log or the session wakes, and that carries the send on.
+
+    While a step waits, the submission holds what that step says: nothing while queued for a window
+    slot, the slot while its reservation is made durable and while the part is on the wire."""
+
+    __slots__ = (
+        "conclude",
+        "deadline",
+        "departure",
+        "failures",
+        "fallback",
+        "fields",
+        "holding",
+        "on_part",
+        "outcome",
+        "parts",
+        "pool",
+        "session",
+        "slot",
+        "step",
+    )
+
+    def __init__(
+        self,
+        pool: BindPool,
+        fields: dict[str, Any],
+        parts: tuple[bytes, ...],
+        deadline: float,
+        conclude: Callable[[SubmitOutcome | ConnectorError], T],
+    ) -> None:
+        super().__init__()
+        self.pool, self.fields, self.parts, self.deadline = pool, fields, parts, deadline
+        self.conclude = conclude
+        self.on_part: Callable[[int, str], None] | None = None
+        self.departure: Departure | None = None
+        self.outcome = SubmitOutcome()
+        self.failures = 0  # lost sessions and timeouts of the current part
+        self.slot: BindSlot | None = None  # the bind of the current part
+        self.session: SmppSession | None = None  # its session then (the bind's next one may differ)
+        self.step: _Step | None = None  # the step waiting now, if any
+        self.holding = False  # a window slot of `slot`
+        self.fallback: asyncio.Task[SubmitOutcome] | None = None
+
+    # ---- the usual way -------------------------------------------------------------------------
+
+    def next_part(self) -> None:
+        outcome = self.outcome
+        if len(outcome.message_ids) == len(self.parts):
+            self._finish(outcome)
+            return
+        slot = self.pool._pick()
+        if slot is None:
+            self._fall_back()  # waits for a bind
+            return
+        session = slot.session
+        assert session is not None
+        self.slot, self.session = slot, session
+        outcome.attempts += 1
+        self.fields["short_message"] = self.parts[len(outcome.message_ids)]
+        if outcome.submitted_at is None:
+            outcome.submitted_at = time.time()
+        step = self.step = _Granted(self)
+        if session.window.take_or_queue(step):
+            self.step = None
+            self.granted()
+
+    def granted(self) -> None:
+        self.holding = True
+        departure = self.departure
+        if departure is not None:
+            step = self.step = _Reserved(self)
+            if departure.reserve_to(step):
+                return
+            self.step = None
+        self.reserved()
+
+    def reserved(self) -> None:
+        slot, session = self.slot, self.session
+        assert slot is not None and session is not None
+        if not slot.bucket.take_now():
+            self._fall_back()  # waits for a token, holding the slot
+            return
+        departure = self.departure
+        step = self.step = _Answered(self)
+        try:
+            session.submit_to(self.fields, step, None if departure is None else departure.written)
+        except SessionClosed as exc:
+            # In a later callback: failing here gives the slot to the next waiter of this window, which
+            # would fail the same way, and so on down the queue in one ever deeper stack.
+            self.step = None
+            self.get_loop().call_soon(self.failed, exc)
+
+    def answered(self, response: codec.Pdu) -> None:
+        self._let_go_of_slot()
+        slot = self.slot
+        assert slot is not None
+        try:
+            message_id = self.pool._judge(slot, response, self.deadline)
+        except ConnectorError as exc:
+            self._finish(exc)
+            return
+        if message_id is None:
+            self._fall_back()  # throttled: tried again once the bind's pause is over
+            return
+        self.pool._accept_part(self.outcome, message_id, self.on_part)
+        self.failures = 0
+        self.next_part()
+
+    def failed(self, error: BaseException) -> None:
+        """The part got no answer: its session was lost, or it timed out, or it could not be written."""
+        self._let_go_of_slot()
+        if not isinstance(error, ConnectorError):
+            self._crash(error)
+            return
+        self.failures += 1
+        try:
+            self.pool._check_retry(error, self.failures)
+        except ConnectorError:
+            self._finish(error)
+            return
+        self._fall_back()
+
+    # ---- the unusual way, and the end ----------------------------------------------------------
+
+    def _fall_back(self) -> None:
+        """Go on in a task from where the send is: `_send_parts` does the waiting and the retries."""
+        self.step = None
+        holding = None
+        if self.holding:
+            assert self.slot is not None and self.session is not None
+            holding, self.holding = (self.slot, self.session), False
+        self.fallback = task = self.get_loop().create_task(
+            self.pool._send_parts(
+                self.fields,
+                self.parts,
+                self.outcome,
+                self.deadline,
+                self.on_part,
+                self.departure,
+                self.failures,
+                holding,
+            )
+        )
+        task.add_done_callback(self._fell_back)
+
+    def _fell_back(self, task: asyncio.Task[SubmitOutcome]) -> None:
+        if self.done():
+            return
+        if task.cancelled():
+            super().cancel()
+            return
+        error = task.exception()
+        if error is None:
+            self._finish(task.result())
+        elif isinstance(error, ConnectorError):
+            self._finish(error)
+        else:
+            self._crash(error)
+
+    def _finish(self, result: SubmitOutcome | ConnectorError) -> None:
+        if self.done():
+            return
+        try:
+            concluded = self.conclude(result)
+        except Exception as exc:  # noqa: BLE001 - the caller's conclusion raises what it does not turn into a value
+            self.set_exception(exc)
+            return
+        self.set_result(concluded)
+
+    def _crash(self, error: BaseException) -> None:
+        """A bug in a step: the send ends with it, and gives back the slot it held."""
+        self._let_go_of_slot()
+        if not self.done():
+            self.set_exception(error)
+
+    def _let_go_of_slot(self) -> None:
+        if self.holding:
+            self.holding = False
+            assert self.session is not None
+            self.session.window.release()
+
+    def cancel(self, msg: Any | None = None) -> bool:
+        if self.done():
+            return False
+        if self.fallback is not None:
+            return self.fallback.cancel(msg)  # this future is cancelled once the task is
+        if self.step is not None:
+            self.step.dead = True  # whoever would wake it skips it
+            self.step = None
+        self._let_go_of_slot()
+        return super().cancel(msg)
+
+
+class _Step:
+    """A `Waiter` for one step of a `_Submission`: woken once, it carries the send on at once."""
+
+    __slots__ = ("dead", "submission")
+
+    def __init__(self, submission: _Submission[Any]) -> None:
+        self.submission = submission
+        self.dead = False
+
+    def done(self) -> bool:
+        return self.dead
+
+    def set_result(self, result: Any, /) -> None:
+        if self.dead:
+            return
+        self.dead = True
+        submission = self.submission
+        submission.step = None
+        try:
+            self.carry_on(result)
+        except Exception as exc:  # never into whoever woke it (the window, a poll, a session)
+            log.exception("SMPP send failed unexpectedly")
+            submission._crash(exc)
+
+    def set_exception(self, exception: BaseException, /) -> None:
+        if self.dead:
+            return
+        self.dead = True
+        self.submission.step = None
+        self.submission.failed(exception)
+
+    def carry_on(self, result: Any) -> None:
+        raise NotImplementedError
+
+
+class _Granted(_Step):
+    __slots__ = ()
+
+    def carry_on(self, result: Any) -> None:
+        self.submission.granted()
+
+
+class _Reserved(_Step):
+    __slots__ = ()
+
+    def carry_on(self, result: Any) -> None:
+        self.submission.reserved()
+
+
+class _Answered(_Step):
+    __slots__ = ()
+
+    def carry_on(self, result: Any) -> None:
+        self.submission.answered(result)

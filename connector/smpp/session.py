@@ -20,6 +20,7 @@ from connector.errors import BindError, ConfigError, SessionClosed
 from connector.smpp import codec, wire
 from connector.smpp.status import CREDENTIAL_STATUSES, CommandStatus, status_name
 from connector.smpp.window import Window
+from connector.waiter import Waiter
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ class SmppSession(asyncio.Protocol):
         self.timeouts = timeouts
         self._on_deliver = on_deliver
         self.window = Window(window)  # submit_sm awaiting their response; the bind pool takes its slots
-        self._pending: dict[int, tuple[asyncio.Future[codec.Pdu], float]] = {}
+        self._pending: dict[int, tuple[Waiter[codec.Pdu], float]] = {}
         self._sequence = 0
         self._buffer = bytearray()
         self._transport: asyncio.Transport | None = None
@@ -207,8 +208,17 @@ class SmppSession(asyncio.Protocol):
         Not a coroutine: the bind pool awaits the window, the request's reservation, the token and the
         response in its own frame, since every frame in an await chain is re-entered each time a request
         resumes."""
-        return self._write_request(
-            lambda sequence: codec.encode("submit_sm", sequence, **fields), self.timeouts.response, written
+        future: asyncio.Future[codec.Pdu] = self._loop.create_future()
+        self.submit_to(fields, future, written)
+        return future
+
+    def submit_to(
+        self, fields: dict[str, Any], waiter: Waiter[codec.Pdu], written: Callable[[], None] | None = None
+    ) -> None:
+        """`submit_now`, with the response (or the reason there is none: SessionClosed, SubmitTimeout)
+        given to `waiter`, which the bind pool's callback-driven send carries on from."""
+        self._send_request(
+            lambda sequence: codec.encode("submit_sm", sequence, **fields), self.timeouts.response, waiter, written
         )
 
     def _write_request(
@@ -216,15 +226,24 @@ class SmppSession(asyncio.Protocol):
     ) -> asyncio.Future[codec.Pdu]:
         """Write the PDU `build(sequence)` makes; its response, matched by sequence number, resolves the
         future returned. `written` runs in the same step as the write."""
+        future: asyncio.Future[codec.Pdu] = self._loop.create_future()
+        self._send_request(build, timeout, future, written)
+        return future
+
+    def _send_request(
+        self,
+        build: Callable[[int], bytes],
+        timeout: float,
+        waiter: Waiter[codec.Pdu],
+        written: Callable[[], None] | None,
+    ) -> None:
         if self._transport is None or not self.is_open:
             raise SessionClosed(f"{self.name}: session is closed")
         sequence = self._next_sequence()
-        future: asyncio.Future[codec.Pdu] = self._loop.create_future()
-        self._pending[sequence] = (future, time.monotonic() + timeout)
+        self._pending[sequence] = (waiter, time.monotonic() + timeout)
         if written is not None:
             written()
         self._send_bytes(build(sequence))
-        return future
 
     # ---- asyncio.Protocol ----------------------------------------------------------------------
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 
+from connector.waiter import Waiter
+
 
 class Window:
     __slots__ = ("_free", "_loop", "_waiters")
@@ -20,7 +22,7 @@ class Window:
         if size < 1:
             raise ValueError("a window holds at least one request")
         self._free = size
-        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._waiters: deque[Waiter[None]] = deque()
         self._loop = asyncio.get_running_loop()
 
     @property
@@ -37,6 +39,15 @@ class Window:
         slot: asyncio.Future[None] = self._loop.create_future()
         self._waiters.append(slot)
         return slot
+
+    def take_or_queue(self, waiter: Waiter[None]) -> bool:
+        """A slot: True when one was taken at once, else False and `waiter` is queued; it is given the
+        slot by `set_result`, unless it is `done()` by then (it gave up, holding nothing)."""
+        if self._free > 0 and not self._waiters:
+            self._free -= 1
+            return True
+        self._waiters.append(waiter)
+        return False
 
     def abandon(self, slot: asyncio.Future[None]) -> None:
         """The waiter holding `slot` was cancelled: a slot it was given before it resumed is passed on; a
