@@ -1,6 +1,6 @@
 """The bind pool's callback-driven send, against the simulator's real SMPP sockets: what a cancelled send
-gives back at each of its waits, and a send that has to wait for a token going on in a task while it
-keeps its window slot."""
+gives back at each of its waits, and sends that wait for their tokens while they keep their window
+slots."""
 
 from __future__ import annotations
 
@@ -131,3 +131,25 @@ def test_a_send_waiting_for_its_token_keeps_its_slot_and_counts_one_attempt(
     assert seconds >= 0.35  # burst 1 at 5/s: the third token comes 0.4 s after the first
     assert free == 3
     assert len(simulator.simulator.stats.messages) == 3
+
+
+def test_a_send_cancelled_while_waiting_for_its_token_gives_its_slot_back_and_the_token_to_the_next(
+    simulator_factory: Callable[..., SimulatorThread],
+) -> None:
+    simulator = simulator_factory(throttle_rate=0)
+
+    async def scenario(pool: BindPool) -> tuple[Any, int, int]:
+        first = send(pool, "takes the only token", None)
+        waiting = send(pool, "cancelled while waiting for its token", None)
+        after = send(pool, "gets the next token", None)
+        assert window_free(pool) == 0  # all three hold a slot: one on the wire, two waiting for tokens
+        waiting.cancel()
+        await asyncio.sleep(0)
+        free_after_cancel = window_free(pool)
+        await asyncio.wait_for(asyncio.gather(first, after), 5)
+        return after.result(), free_after_cancel, len(simulator.simulator.stats.messages)
+
+    outcome, free, written = run_with_pool(one_bind(simulator, window=3, rate=2.0), scenario)
+    assert isinstance(outcome, SubmitOutcome) and outcome.attempts == 1
+    assert free == 1
+    assert written == 2
