@@ -11,10 +11,12 @@ One run measures, with the simulator's throttle off and 4 binds:
      request (librdkafka statistics, from each process's /metrics) are printed;
   3. latency at about half that rate: requests produced at a steady pace, p50/p99 consumed -> answered.
 
-    .venv/bin/python bench/bench_throughput.py [--requests 20000] [--warmup 10000] [--window N]
+    .venv/bin/python bench/bench_throughput.py [--requests 20000] [--warmup 10000] [--window N] [--rate R]
 
 With unthrottled binds the end-to-end rate is set by the binds' windows: a slot is held while the
 request's intent is made durable and until the SMSC answers. `--window` shows how the rate follows it.
+`--rate` limits each bind as a real account is (every request then waits for its token), for the CPU per
+request of that path.
 """
 
 from __future__ import annotations
@@ -192,6 +194,7 @@ def start_connector(
     profile: Path | None,
     cprofile: Path | None = None,
     window: int | None = None,
+    rate: float = 0.0,
 ) -> subprocess.Popen[bytes]:
     config = workdir / f"{role}.yaml"
     topics = prefixed_topics(topics_prefix).model_dump()
@@ -202,7 +205,7 @@ def start_connector(
         "smpp:",
         f"  port: {port}",
         f"  binds: {BINDS}",
-        "  rate_per_bind: 0",
+        f"  rate_per_bind: {rate}",
         *([f"  window: {window}"] if window is not None else []),
         "dispatcher:",
         "  summary_interval: 5",
@@ -260,6 +263,9 @@ def main() -> int:
     parser.add_argument("--cprofile", type=Path, help="run each role under cProfile, stats into this directory")
     parser.add_argument("--window", type=int, help="smpp.window of the connector (its default otherwise)")
     parser.add_argument(
+        "--rate", type=float, default=0.0, help="submit_sm per second per bind, as an account has (0: unlimited)"
+    )
+    parser.add_argument(
         "--warmup", type=int, default=10_000, help="requests sent through the stack before measuring (0: none)"
     )
     args = parser.parse_args()
@@ -293,7 +299,16 @@ def main() -> int:
         ]
         connectors = {
             role: start_connector(
-                bootstrap, prefix, port, workdir, role, ports[role], args.profile, args.cprofile, args.window
+                bootstrap,
+                prefix,
+                port,
+                workdir,
+                role,
+                ports[role],
+                args.profile,
+                args.cprofile,
+                args.window,
+                args.rate,
             )
             for role in ports
         }
