@@ -267,7 +267,7 @@ class BindPool:
         a throttle) goes on in a task running `_send_parts`, from where it is."""
         submission = _Submission(self, self._fields(message, destination, source), message.parts, deadline, conclude)
         submission.on_part, submission.departure = on_part, departure
-        submission.next_part()
+        submission.carry_on(submission.next_part)
         return submission
 
     def _fields(self, message: EncodedMessage, destination: str, source: str | None) -> dict[str, Any]:
@@ -490,7 +490,7 @@ class _Submission(asyncio.Future[T]):
             # In a later callback: failing here gives the slot to the next waiter of this window, which
             # would fail the same way, and so on down the queue in one ever deeper stack.
             self.step = None
-            self.get_loop().call_soon(self.failed, exc)
+            self.get_loop().call_soon(self.carry_on, self.failed, exc)
 
     def answered(self, response: codec.Pdu) -> None:
         self._let_go_of_slot()
@@ -511,6 +511,8 @@ class _Submission(asyncio.Future[T]):
     def failed(self, error: BaseException) -> None:
         """The part got no answer: its session was lost, or it timed out, or it could not be written."""
         self._let_go_of_slot()
+        if self.done():  # cancelled meanwhile (a write that failed is answered in a later callback)
+            return
         if not isinstance(error, ConnectorError):
             self._crash(error)
             return
@@ -521,6 +523,15 @@ class _Submission(asyncio.Future[T]):
             self._finish(error)
             return
         self._fall_back()
+
+    def carry_on(self, step: Callable[..., None], *args: Any) -> None:
+        """Run a step of the send; a bug in it ends the send, never whoever woke it (the window, a
+        poll of the producer, a session)."""
+        try:
+            step(*args)
+        except Exception as exc:
+            log.exception("SMPP send failed unexpectedly")
+            self._crash(exc)
 
     # ---- the unusual way, and the end ----------------------------------------------------------
 
@@ -600,46 +611,43 @@ class _Step:
         self.dead = True
         submission = self.submission
         submission.step = None
-        try:
-            self.carry_on(result)
-        except Exception as exc:  # never into whoever woke it (the window, a poll, a session)
-            log.exception("SMPP send failed unexpectedly")
-            submission._crash(exc)
+        self.woken(submission, result)
 
     def set_exception(self, exception: BaseException, /) -> None:
         if self.dead:
             return
         self.dead = True
-        self.submission.step = None
-        self.submission.failed(exception)
+        submission = self.submission
+        submission.step = None
+        submission.carry_on(submission.failed, exception)
 
-    def carry_on(self, result: Any) -> None:
+    def woken(self, submission: _Submission[Any], result: Any) -> None:
         raise NotImplementedError
 
 
 class _Granted(_Step):
     __slots__ = ()
 
-    def carry_on(self, result: Any) -> None:
-        self.submission.granted()
+    def woken(self, submission: _Submission[Any], result: Any) -> None:
+        submission.carry_on(submission.granted)
 
 
 class _Reserved(_Step):
     __slots__ = ()
 
-    def carry_on(self, result: Any) -> None:
-        self.submission.reserved()
+    def woken(self, submission: _Submission[Any], result: Any) -> None:
+        submission.carry_on(submission.reserved)
 
 
 class _Tokened(_Step):
     __slots__ = ()
 
-    def carry_on(self, result: Any) -> None:
-        self.submission.write()
+    def woken(self, submission: _Submission[Any], result: Any) -> None:
+        submission.carry_on(submission.write)
 
 
 class _Answered(_Step):
     __slots__ = ()
 
-    def carry_on(self, result: Any) -> None:
-        self.submission.answered(result)
+    def woken(self, submission: _Submission[Any], result: Any) -> None:
+        submission.carry_on(submission.answered, result)
