@@ -265,8 +265,8 @@ class BindPool:
         steps directly (a task would be resumed three or four times per request, each time through
         every frame of its await chain). What is unusual (no bind, a lost session or a missing response,
         a throttle) goes on in a task running `_send_parts`, from where it is."""
-        submission = _Submission(self, self._fields(message, destination, source), message.parts, deadline, conclude)
-        submission.on_part, submission.departure = on_part, departure
+        fields = self._fields(message, destination, source)
+        submission = _Submission(self, fields, message.parts, deadline, conclude, on_part, departure)
         submission.carry_on(submission.next_part)
         return submission
 
@@ -424,12 +424,13 @@ class _Submission(asyncio.Future[T]):
         parts: tuple[bytes, ...],
         deadline: float,
         conclude: Callable[[SubmitOutcome | ConnectorError], T],
+        on_part: Callable[[int, str], None] | None,
+        departure: Departure | None,
     ) -> None:
         super().__init__()
         self.pool, self.fields, self.parts, self.deadline = pool, fields, parts, deadline
         self.conclude = conclude
-        self.on_part: Callable[[int, str], None] | None = None
-        self.departure: Departure | None = None
+        self.on_part, self.departure = on_part, departure
         self.outcome = SubmitOutcome()
         self.failures = 0  # lost sessions and timeouts of the current part
         self.slot: BindSlot | None = None  # the bind of the current part
@@ -474,8 +475,12 @@ class _Submission(asyncio.Future[T]):
     def reserved(self) -> None:
         slot = self.slot
         assert slot is not None
+        bucket = slot.bucket  # a token right before the write: the rate is the wire's
+        if bucket.take_now():  # the usual case unthrottled: no step to make for it
+            self.write()
+            return
         step = self.step = _Tokened(self)
-        if slot.bucket.take_or_queue(step):  # taken right before the write: the rate is the wire's
+        if bucket.take_or_queue(step):
             self.step = None
             self.write()
 

@@ -33,12 +33,8 @@ class Window:
         """A slot: None when one was taken at once, else the future that resolves when one is handed over.
         Not a coroutine: the caller (the bind pool, once per part) awaits in its own frame. A caller
         cancelled while awaiting the future must call `abandon` with it."""
-        if self._free > 0 and not self._waiters:
-            self._free -= 1
-            return None
         slot: asyncio.Future[None] = self._loop.create_future()
-        self._waiters.append(slot)
-        return slot
+        return None if self.take_or_queue(slot) else slot
 
     def take_or_queue(self, waiter: Waiter[None]) -> bool:
         """A slot: True when one was taken at once, else False and `waiter` is queued; it is given the
