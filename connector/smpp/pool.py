@@ -311,10 +311,8 @@ class BindPool:
                 assert session is not None
                 outcome.attempts += 1
                 fields["short_message"] = part
-                if outcome.submitted_at is None:
-                    outcome.submitted_at = time.time()
                 try:
-                    response = await self._submit_part(session, slot.bucket, fields, departure)
+                    response = await self._submit_part(session, slot.bucket, fields, departure, outcome)
                 except ConnectorError as exc:
                     failures += 1
                     self._check_retry(exc, failures)
@@ -358,11 +356,13 @@ class BindPool:
         bucket: TokenBucket,
         fields: dict[str, Any],
         departure: Departure | None,
+        outcome: SubmitOutcome,
     ) -> codec.Pdu:
         """One submit_sm on `session`: a slot of its window first, then the departure's reservation (the
         intent, made durable while holding the slot), then a token right before the write (so the rate
         is measured at the wire), then the response. Every wait is awaited here, none in a coroutine of
-        its own: a frame less for each of a request's resumptions."""
+        its own: a frame less for each of a request's resumptions. `outcome.submitted_at` is stamped at
+        the first write."""
         window = session.window
         waiting = window.take()
         if waiting is not None:
@@ -381,6 +381,8 @@ class BindPool:
                 written = None
             if not bucket.take_now():
                 await bucket.acquire()
+            if outcome.submitted_at is None:
+                outcome.submitted_at = time.time()
             return await session.submit_now(fields, written)
         finally:
             window.release()
@@ -455,8 +457,6 @@ class _Submission(asyncio.Future[T]):
         self.slot, self.session = slot, session
         outcome.attempts += 1
         self.fields["short_message"] = self.parts[len(outcome.message_ids)]
-        if outcome.submitted_at is None:
-            outcome.submitted_at = time.time()
         step = self.step = _Granted(self)
         if session.window.take_or_queue(step):
             self.step = None
@@ -488,6 +488,9 @@ class _Submission(asyncio.Future[T]):
         session = self.session
         assert session is not None
         departure = self.departure
+        outcome = self.outcome
+        if outcome.submitted_at is None:
+            outcome.submitted_at = time.time()
         step = self.step = _Answered(self)
         try:
             session.submit_to(self.fields, step, None if departure is None else departure.written)

@@ -153,3 +153,34 @@ def test_a_send_cancelled_while_waiting_for_its_token_gives_its_slot_back_and_th
     assert isinstance(outcome, SubmitOutcome) and outcome.attempts == 1
     assert free == 1
     assert written == 2
+
+
+def test_a_send_is_stamped_submitted_when_written_not_when_it_began_to_wait(
+    simulator_factory: Callable[..., SimulatorThread],
+) -> None:
+    """`submitted_at` tells analysts when the provider got the message: a send that waited 0.3 s for its
+    intent (as one waits for its window slot or its token under a backlog) is stamped at its write, both
+    on the usual path and on the fallback's (sent before the bind was up)."""
+    simulator = simulator_factory(throttle_rate=0)
+    pool = one_bind(simulator, window=2)
+    reservations = Reservations()
+
+    async def scenario() -> tuple[list[Any], float]:
+        await pool.start()
+        try:
+            began = time.time()
+            early = send(pool, "sent before the bind is up", reservations.departure())  # the fallback's way
+            assert await pool.wait_bound(5)
+            usual = send(pool, "sent on a bound pool", reservations.departure())
+            await asyncio.sleep(0.3)
+            while len(reservations.waiting) < 2:  # the fallback's reservation, once it took its slot
+                await asyncio.sleep(0.01)
+            reservations.make_durable()
+            return list(await asyncio.wait_for(asyncio.gather(early, usual), 5)), began
+        finally:
+            await pool.close()
+
+    outcomes, began = asyncio.run(scenario())
+    for outcome in outcomes:
+        assert isinstance(outcome, SubmitOutcome) and outcome.submitted_at is not None
+        assert outcome.submitted_at >= began + 0.3
