@@ -9,9 +9,11 @@ One run measures, with the simulator's throttle off and 4 binds:
      is printed per role, per request; the simulator's CPU is printed too, to show it was not the
      bottleneck. Records written per request (every output topic's end offset) and broker requests per
      request (librdkafka statistics, from each process's /metrics) are printed;
-  3. latency at about half that rate: requests produced at a steady pace, p50/p99 consumed -> answered.
+  3. latency at about half that rate (or `--steady R`): requests produced at a steady pace, p50/p99 from
+     the dispatcher's consuming a request to its submit_sm written (DESIGN.md's added latency) and to its
+     result, from the result's timestamps (milliseconds).
 
-    .venv/bin/python bench/bench_throughput.py [--requests 20000] [--warmup 10000] [--window N] [--rate R]
+    .venv/bin/python bench/bench_throughput.py [--requests 20000] [--warmup 10000] [--window N] [--rate R] [--steady R]
 
 With unthrottled binds the end-to-end rate is set by the binds' windows: a slot is held while the
 request's intent is made durable and until the SMSC answers. `--window` shows how the rate follows it.
@@ -35,10 +37,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, Producer, TopicPartition
 
 from connector.devstack.kafka_broker import LocalKafka, existing_or_local_broker, free_port
 from connector.devstack.stack import TopicReader, create_topics, prefixed_topics, produce_requests, sms_request
+from connector.kafka.serde import SingleObjectSerde
 from connector.ratelimit import RateLimit
 from connector.schemas import SchemaName
 from connector.simulator.smsc import DEMO_PASSWORD, DEMO_SYSTEM_ID
@@ -251,8 +254,24 @@ def percentile(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
-def latencies_ms(records: list[dict[str, object]]) -> list[float]:
-    return [(r["completed_at"] - r["received_at"]).total_seconds() * 1000 for r in records]  # type: ignore[operator]
+def latencies_ms(records: list[dict[str, Any]], until: str = "completed_at") -> list[float]:
+    """Milliseconds from the dispatcher's consuming each request to `until` (a result's timestamp)."""
+    return [(r[until] - r["received_at"]).total_seconds() * 1000 for r in records if r[until] is not None]
+
+
+def pace_steadily(bootstrap: str, topic: str, count: int, rate: float) -> None:
+    """Produce `count` requests at `rate` per second, a few every 2 ms."""
+    serde = SingleObjectSerde(SchemaName.SEND_REQUEST)
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 0})
+    started = time.perf_counter()
+    for i in range(count):
+        due = started + i / rate
+        if due - time.perf_counter() > 0.002:
+            producer.poll(0)
+            time.sleep(due - time.perf_counter())
+        producer.produce(topic, serde.encode(sms_request(f"p{i}", "84968501615", f"code {i}")), f"p{i}".encode())
+    if producer.flush(30):
+        raise RuntimeError("the paced requests were not all acknowledged by Kafka")
 
 
 def main() -> int:
@@ -267,6 +286,9 @@ def main() -> int:
     )
     parser.add_argument(
         "--warmup", type=int, default=10_000, help="requests sent through the stack before measuring (0: none)"
+    )
+    parser.add_argument(
+        "--steady", type=float, default=0.0, help="requests per second of the latency run (0: half the measured rate)"
     )
     args = parser.parse_args()
 
@@ -385,28 +407,18 @@ def main() -> int:
         )
         reports.close()
 
-        # Steady load at half the measured rate, for the added latency.
-        rate = throughput / 2
+        # Steady load at half the measured rate, for the added latency: one producer, a few requests at
+        # a time, so the load arrives as a steady stream and not in bursts.
+        rate = args.steady or throughput / 2
         paced = int(rate * 5)
-        started = time.perf_counter()
-        batch = 50
-        for start in range(0, paced, batch):
-            produce_requests(
-                bootstrap,
-                topics.send_requests,
-                [sms_request(f"p{i}", "84968501615", f"code {i}") for i in range(start, start + batch)],
-            )
-            delay = started + (start + batch) / rate - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
+        pace_steadily(bootstrap, topics.send_requests, paced, rate)
         measured = args.warmup + args.requests
         records = results.read_until(measured + paced, timeout=120)[measured:]
-        steady = latencies_ms(records)
-        print(
-            f"steady load at {rate:,.0f} requests/s for 5 s ({len(records):,} results): "
-            f"p50 {percentile(steady, 50):.1f} ms, p99 {percentile(steady, 99):.1f} ms",
-            flush=True,
-        )
+        written, answered = latencies_ms(records, "submitted_at"), latencies_ms(records, "completed_at")
+        print(f"steady load at {rate:,.0f} requests/s for 5 s ({len(records):,} results):", flush=True)
+        for name, latencies in (("submit_sm written", written), ("answered", answered)):
+            p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
+            print(f"  consumed -> {name}: p50 {p50:.1f} ms, p99 {p99:.1f} ms", flush=True)
         results.close()
     finally:
         stop_everything(connectors, simulator, broker)
