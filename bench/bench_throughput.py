@@ -337,6 +337,8 @@ def main() -> int:
         for http_port in ports.values():
             wait_ready(http_port)
         pids = {role: connector_pid(process) for role, process in connectors.items()} | {"simulator": simulator.pid}
+        if broker is not None and broker.pid is not None:  # a broker of this run's own: its CPU is printed too
+            pids["broker"] = broker.pid
         results = TopicReader(bootstrap, topics.submit_results, SchemaName.SUBMIT_RESULT)
         reports = TopicReader(bootstrap, topics.delivery_reports, None)
         if args.warmup:  # a broker's JVM compiles its hot paths in its first seconds: measure after that
@@ -377,7 +379,9 @@ def main() -> int:
             "  CPU per request: "
             + ", ".join(f"{role} {per_request[role]:.0f} us" for role in ports)
             + f", connector total {sum(per_request[role] for role in ports):.0f} us"
-            + f" (simulator {per_request['simulator']:.0f} us, {cpu['simulator'] / full_path:.0%} of one core)",
+            + f" (simulator {per_request['simulator']:.0f} us, {cpu['simulator'] / full_path:.0%} of one core"
+            + (f"; broker {per_request['broker']:.0f} us" if "broker" in per_request else "")
+            + ")",
             flush=True,
         )
         for role in ports:

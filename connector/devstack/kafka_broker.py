@@ -162,6 +162,11 @@ class LocalKafka:
             time.sleep(0.3)
         raise TimeoutError(f"Kafka broker not ready after {timeout:.0f}s: {self.tail_log()}")
 
+    @property
+    def pid(self) -> int | None:
+        """The broker's process id while it runs (for benchmarks that read its CPU time)."""
+        return self._process.pid if self._process is not None else None
+
     def stop(self, timeout: float = 30.0) -> None:
         """SIGTERM for a controlled shutdown; SIGKILL only if it does not exit in time."""
         process, self._process = self._process, None
