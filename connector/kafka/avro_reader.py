@@ -7,8 +7,8 @@ returns what fastavro returns.
 
 It reads a record written with its own schema (single-object encoding has checked the fingerprint).
 Anything it doubts (a length past the end, a negative length, a union branch or enum index out of
-range, a boolean that is neither 0 nor 1, bad UTF-8) raises `Invalid`, and the caller reads the record
-with fastavro instead, which gives the precise answer or error.
+range, a boolean that is neither 0 nor 1, bad UTF-8, a timestamp past year 9999) raises `Invalid`,
+and the caller reads the record with fastavro instead, which gives the precise answer or error.
 """
 
 from __future__ import annotations
@@ -46,7 +46,10 @@ def read_long(data: bytes, position: int) -> tuple[int, int]:
 
 
 def timestamp_millis(value: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=value * 1000)  # as fastavro converts it
+    try:
+        return _EPOCH + timedelta(microseconds=value * 1000)  # as fastavro converts it
+    except OverflowError:  # past year 9999, e.g. microseconds written as milliseconds
+        raise Invalid("a timestamp out of the range of dates") from None
 
 
 class _Compiler(FunctionSource):

@@ -50,11 +50,15 @@ def nonsense() -> st.SearchStrategy[dict[str, Any]]:
 
 def broken() -> st.SearchStrategy[bytes]:
     encoded = SERDE.encode(sms_request("never-decoded", "84968501615", "hello there, this gets cut"))
+    micro_expiry = SERDE.encode(
+        {**sms_request("micro-expiry", "84968501615", "hi"), "expires_at": 1_796_032_260_000_000}
+    )
     return st.one_of(
         st.binary(max_size=200),
         st.integers(11, len(encoded) - 1).map(lambda n: encoded[:n]),  # truncated body
         st.binary(min_size=8, max_size=8).map(lambda fp: b"\xc3\x01" + fp + encoded[10:]),  # foreign fingerprint
         st.just(b"\x00\x00\x00\x00\x01" + encoded[10:]),  # Confluent framing, unknown schema id
+        st.just(micro_expiry),  # a timestamp in microseconds: past any date a reader can make
     )
 
 

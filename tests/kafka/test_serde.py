@@ -116,3 +116,14 @@ def test_leading_fields_stop_where_the_schema_needs_a_decoder() -> None:
     header = serde.encode(_report())[:10]
     with pytest.raises(SerdeError):
         serde.leading(header + b"\x00\x02a\x02\x10", 4)  # request_id null, "a", channel: enum index 8 of 4
+
+
+def test_a_timestamp_past_year_9999_is_a_serde_error() -> None:
+    """A caller that writes `expires_at` in microseconds (year 58,000 and more) writes a valid Avro long
+    that no Avro library turns into a date: a SerdeError (so a dead letter), never an OverflowError that
+    would stop the consumer on the same record after every restart."""
+    serde = SingleObjectSerde(SchemaName.SEND_REQUEST)
+    microseconds = 1_796_032_260_000_000
+    encoded = serde.encode({**sms_request("micro-expiry", "84968501615", "hi"), "expires_at": microseconds})
+    with pytest.raises(SerdeError, match="invalid Avro body"):
+        serde.decode(encoded)
