@@ -101,7 +101,7 @@ def parse_receipt_date(value: str | None, utc_offset: timedelta = timedelta(0)) 
 
 @functools.lru_cache(maxsize=4096)
 def _receipt_date(value: str, utc_offset: timedelta) -> datetime | None:
-    if len(value) not in (10, 12) or not value.isdigit():
+    if len(value) not in (10, 12) or not (value.isascii() and value.isdigit()):  # isdigit() alone takes "²"
         return None
     seconds = int(value[10:12]) if len(value) == 12 else 0
     year = int(value[0:2])

@@ -79,6 +79,7 @@ def test_garbage_raises_receipt_error(garbage: bytes) -> None:
 def test_bad_dates_are_ignored_not_fatal() -> None:
     receipt = parse_receipt(b"id:1 submit date:99999 done date:2113990215 stat:DELIVRD")
     assert receipt.submit_date is None and receipt.done_date is None
+    assert parse_receipt_date("٢٥١١٢٩١٢٠٠") is None  # Arabic-Indic digits, which int() would read
 
 
 def test_message_id_normalization() -> None:
@@ -129,3 +130,14 @@ def test_the_usual_layout_reads_as_the_general_split_reads_it(
         receipt += f" {text_key}{text}"
     receipt += trailing
     assert parse_receipt_text(receipt) == split_receipt_fields(receipt)
+
+
+@given(st.text(alphabet="0123456789²³¹", min_size=10, max_size=12))
+@example("2511291200²²")  # the seconds: read before the date is checked
+def test_dates_with_digits_beyond_ascii_are_ignored_not_fatal(value: str) -> None:
+    """A receipt is read as latin-1, where bytes B2, B3 and B9 are "²", "³" and "¹": str.isdigit() takes
+    them, int() does not. Such a date is ignored like any other bad date; the receipt still parses."""
+    receipt = parse_receipt(f"id:1 submit date:{value} done date:{value} stat:DELIVRD".encode("latin-1"))
+    assert receipt.status.value == "DELIVERED"
+    if not value.isascii():
+        assert receipt.submit_date is None and receipt.done_date is None
