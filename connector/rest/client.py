@@ -164,7 +164,8 @@ class RestClient:
                 ResultStatus.FAILED, True, f"HTTP_{status}", f"{api.label} answered HTTP {status}"
             )
             retry_after = response.headers.get("Retry-After", "")
-            return float(retry_after) if retry_after.replace(".", "", 1).isdigit() else None
+            # ASCII only: str.isdigit() also takes "²", which float() refuses
+            return float(retry_after) if retry_after.isascii() and retry_after.replace(".", "", 1).isdigit() else None
         if status >= 400:
             outcome.code = None
             outcome.meaning = CodeMeaning(

@@ -63,6 +63,7 @@ class Failure:
     kind: str  # "status" (HTTP error), "delay" (answer late), "drop" (close mid-response)
     status: int = 503
     seconds: float = 0.0
+    retry_after: str | None = None  # the Retry-After header of a "status" failure
 
 
 @dataclass
@@ -122,9 +123,11 @@ class RestSimulator:
         if self._client is not None:
             await self._client.aclose()
 
-    def inject(self, kind: str, count: int = 1, *, status: int = 503, seconds: float = 0.0) -> None:
+    def inject(
+        self, kind: str, count: int = 1, *, status: int = 503, seconds: float = 0.0, retry_after: str | None = None
+    ) -> None:
         """The next `count` calls fail this way (after the message was processed, for delay and drop)."""
-        self.failures.extend(Failure(kind, status, seconds) for _ in range(count))
+        self.failures.extend(Failure(kind, status, seconds, retry_after) for _ in range(count))
 
     # ---- ASGI wrapper: failure injection -------------------------------------------------------
 
@@ -135,7 +138,8 @@ class RestSimulator:
         failure = self.failures.pop(0)
         self.stats.injected += 1
         if failure.kind == "status":
-            await Response("injected failure", status_code=failure.status)(scope, receive, send)
+            headers = {"Retry-After": failure.retry_after} if failure.retry_after is not None else None
+            await Response("injected failure", status_code=failure.status, headers=headers)(scope, receive, send)
             return
         captured: list[dict[str, Any]] = []
 

@@ -274,7 +274,8 @@ class BindPool:
         settings = self.settings
         source_ton = settings.source_ton
         if source_ton is None:
-            source_ton = 1 if (source or "").isdigit() else 5  # international number vs alphanumeric
+            sender = source or ""
+            source_ton = 1 if sender.isascii() and sender.isdigit() else 5  # international number vs alphanumeric
         return {
             "source_addr_ton": source_ton,
             "source_addr_npi": 0 if source_ton == 5 else 1,

@@ -165,7 +165,7 @@ class WebhookApp:
     async def _read_body(self, request: Request) -> bytes:
         limit = self._settings.max_body_bytes
         declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
+        if declared.isascii() and declared.isdigit() and int(declared) > limit:
             raise _BodyTooLarge
         chunks = bytearray()
         async for chunk in request.stream():

@@ -137,3 +137,14 @@ def test_upload_voice_cli(
     monkeypatch.setenv("VIHAT_REST__SECRET_KEY", "not-the-secret")
     assert main(["upload-voice", str(recording)]) == 1
     assert "upload refused with 101" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("retry_after", ["0.05", "²", "Wed, 21 Oct 2015 07:28:00 GMT"])
+def test_a_retry_after_that_is_not_a_number_of_seconds_is_ignored_not_fatal(
+    rest_simulator: SimulatorThread, retry_after: str
+) -> None:
+    rest = rest_simulator.rest
+    assert rest is not None
+    rest_simulator.call(lambda: rest.inject("status", 1, status=429, retry_after=retry_after))
+    outcome = call(rest_simulator.rest_url, Api.SMS, SMS)
+    assert outcome.status is ResultStatus.ACCEPTED and outcome.attempts == 2
