@@ -30,15 +30,21 @@ def _text(body: dict[str, Any], field: str, *, required: bool) -> str | None:
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise CallbackError(field, "must be a string or a number")
-    return str(value)
+    try:
+        return str(value)
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        raise CallbackError(field, "is a number too long to read") from exc
 
 
 def parse_zone(value: str | None) -> timezone:
-    """'GMT/UTC +7:00', 'GMT/UTC +7', '+0530' → a fixed offset; unknown text means UTC."""
+    """'GMT/UTC +7:00', 'GMT/UTC +7', '+0530' → a fixed offset; unknown text means UTC, and so does an
+    offset no zone has (a day or more, or 60 minutes and more)."""
     match = _ZONE.search(value or "")
     if match is None:
         return UTC
     sign, hours, minutes = match.groups()
+    if int(hours) > 23 or int(minutes or 0) > 59:
+        return UTC
     offset = timedelta(hours=int(hours), minutes=int(minutes or 0))
     return timezone(-offset if sign == "-" else offset)
 
@@ -65,10 +71,17 @@ def parse_provider_time(value: str | None, zone: timezone) -> datetime | None:
 
 
 def _event_millis(body: dict[str, Any], field: str) -> int | None:
+    """The time as milliseconds, or None when there is none or it is not a time in years 1 to 9999 in UTC:
+    a record holding one would be written, but no Avro reader could turn it back into a date."""
     moment = parse_provider_time(
         _text(body, field, required=False), parse_zone(_text(body, "time_zone", required=False))
     )
-    return millis(moment.timestamp()) if moment else None
+    if moment is None:
+        return None
+    try:
+        return millis(moment.astimezone(UTC).timestamp())
+    except (OverflowError, ValueError):
+        return None
 
 
 def provider_id(raw: str) -> str:

@@ -1,9 +1,15 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from connector.kafka.serde import SingleObjectSerde
+from connector.schemas import SchemaName
 from connector.webhook.parsing import (
     CallbackError,
     chat_status_report,
@@ -13,6 +19,8 @@ from connector.webhook.parsing import (
     sms_status_report,
 )
 
+REPORTS = SingleObjectSerde(SchemaName.DELIVERY_REPORT)
+REPLIES = SingleObjectSerde(SchemaName.INBOUND_REPLY)
 SEED_SMS = {
     "phone": "84968501615",
     "reference_id": "28d49817-f373-4dfa-886a-2cb1f79aa81c415",
@@ -100,3 +108,44 @@ def test_zones(text: str, offset: int) -> None:
 def test_unreadable_time_is_dropped_not_fatal() -> None:
     assert parse_provider_time("yesterday", UTC) is None
     assert sms_status_report({**SEED_SMS, "delivery_time": "31/31/2021"}, 0.0)["event_time"] is None
+
+
+_ZONE_TEXTS = st.one_of(
+    st.just("GMT/UTC +7:00"), st.from_regex(r"\A(GMT/UTC )?[+-]\d{1,2}(:?\d{2})?\Z"), st.text(max_size=12)
+)
+_TIME_TEXTS = st.one_of(
+    st.datetimes().map(lambda moment: moment.isoformat()),
+    st.datetimes().map(lambda moment: moment.strftime("%m/%d/%Y %I:%M:%S %p")),
+    st.builds(lambda moment, zone: moment.isoformat() + zone, st.datetimes(), st.from_regex(r"\A[+-]\d{2}:\d{2}\Z")),
+    st.text(max_size=30),
+)
+_VALUES = st.one_of(st.none(), st.text(max_size=40), st.integers(), st.floats(), st.booleans())
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    parse=st.sampled_from([(sms_status_report, REPORTS), (chat_status_report, REPORTS), (inbound_reply, REPLIES)]),
+    time=_TIME_TEXTS,
+    zone=_ZONE_TEXTS,
+    others=st.dictionaries(
+        st.sampled_from(["reference_id", "message_id", "status", "phone", "phone_number", "err_code"]), _VALUES
+    ),
+)
+def test_any_callback_is_a_report_every_reader_can_decode_or_a_callback_error(
+    parse: tuple[Callable[[dict[str, Any], float], dict[str, Any]], SingleObjectSerde],
+    time: str,
+    zone: str,
+    others: dict[str, Any],
+) -> None:
+    """Whatever a provider (or anyone with the token) posts, the webhook answers 400 naming a field, or
+    writes a report (or reply) that decodes again: never a 500 that the provider retries forever, never a record
+    that a consumer of `delivery-reports` cannot read (a time before year 1 or after 9999 in UTC)."""
+    body: dict[str, Any] = {"reference_id": "r1", "message_id": "m1", "status": "DELIVRD", "message": {"text": "hi"}}
+    body["phone_number"] = "84968501615"
+    body |= {"delivery_time": time, "time": time, "time_zone": zone, **others}
+    parse_body, serde = parse
+    try:
+        record = parse_body(body, 1_700_000_000.0)
+    except CallbackError:
+        return
+    assert serde.decode(serde.encode(record))["provider_message_id"] == record["provider_message_id"]
