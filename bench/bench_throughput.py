@@ -33,15 +33,14 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, TopicPartition
 
 from connector.devstack.kafka_broker import LocalKafka, existing_or_local_broker, free_port
 from connector.devstack.stack import TopicReader, create_topics, prefixed_topics, produce_requests, sms_request
-from connector.kafka.serde import SingleObjectSerde
 from connector.ratelimit import RateLimit
 from connector.schemas import SchemaName
 from connector.simulator.smsc import DEMO_PASSWORD, DEMO_SYSTEM_ID
@@ -259,19 +258,14 @@ def latencies_ms(records: list[dict[str, Any]], until: str = "completed_at") -> 
     return [(r[until] - r["received_at"]).total_seconds() * 1000 for r in records if r[until] is not None]
 
 
-def pace_steadily(bootstrap: str, topic: str, count: int, rate: float) -> None:
-    """Produce `count` requests at `rate` per second, a few every 2 ms."""
-    serde = SingleObjectSerde(SchemaName.SEND_REQUEST)
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 0})
+def paced_requests(count: int, rate: float) -> Iterator[dict[str, Any]]:
+    """`count` requests, handed out at `rate` per second, a few every 2 ms."""
     started = time.perf_counter()
     for i in range(count):
-        due = started + i / rate
-        if due - time.perf_counter() > 0.002:
-            producer.poll(0)
-            time.sleep(due - time.perf_counter())
-        producer.produce(topic, serde.encode(sms_request(f"p{i}", "84968501615", f"code {i}")), f"p{i}".encode())
-    if producer.flush(30):
-        raise RuntimeError("the paced requests were not all acknowledged by Kafka")
+        delay = started + i / rate - time.perf_counter()
+        if delay > 0.002:
+            time.sleep(delay)
+        yield sms_request(f"p{i}", "84968501615", f"code {i}")
 
 
 def main() -> int:
@@ -415,7 +409,7 @@ def main() -> int:
         # a time, so the load arrives as a steady stream and not in bursts.
         rate = args.steady or throughput / 2
         paced = int(rate * 5)
-        pace_steadily(bootstrap, topics.send_requests, paced, rate)
+        produce_requests(bootstrap, topics.send_requests, paced_requests(paced, rate))
         measured = args.warmup + args.requests
         records = results.read_until(measured + paced, timeout=120)[measured:]
         written, answered = latencies_ms(records, "submitted_at"), latencies_ms(records, "completed_at")
